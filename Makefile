@@ -1,0 +1,61 @@
+# epcore: every command of the README lives here. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+# Rebuild the extension when any Rust source, manifest or the lock file changes.
+RUST_SRC := $(shell find rust -name '*.rs' -not -path '*/target/*' -not -path 'rust/fuzz/*') \
+            Cargo.toml Cargo.lock rust/epcore-core/Cargo.toml rust/epcore-python/Cargo.toml pyproject.toml
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.deps: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q 'maturin>=1.7,<2' 'numpy>=1.26' 'typer>=0.12' 'rich>=13' \
+		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10'
+	touch $@
+
+$(VENV)/.built: $(VENV)/.deps $(RUST_SRC)
+	$(VENV)/bin/maturin develop --release -q
+	touch $@
+
+.PHONY: build
+build: $(VENV)/.built  ## build the Rust core and install epcore into .venv
+
+.PHONY: demo
+demo: build  ## the seed scenario, then the energy of the bundled sample trace
+	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --currency USD --query-tokens 500
+	$(VENV)/bin/epcore energy tests/data/sample_trace.csv
+
+.PHONY: test
+test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctests, stubtest)
+	cargo test --workspace --exclude epcore-python -q
+	$(PY) -m pytest -q
+
+.PHONY: bench
+bench: build  ## epcore against numpy (and polars) side by side, with ratios
+	$(PIP) install -q 'polars>=1.0'
+	$(PY) benches/compare.py
+
+.PHONY: lint
+lint: build  ## clippy, mypy --strict and stubtest
+	cargo clippy --workspace --all-targets -q -- -D warnings
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest epcore._core --allowlist tests/stubtest_allowlist.txt
+
+.PHONY: format
+format:  ## rustfmt
+	cargo fmt --all
+
+.PHONY: clean
+clean:  ## remove build outputs and the virtualenv
+	rm -rf $(VENV) target

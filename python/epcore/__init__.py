@@ -1,0 +1,34 @@
+"""epcore: what each LLM token really costs in joules, money and carbon.
+
+>>> import epcore
+>>> epcore.steady_state(power_w=5600, tokens_per_s=2500).joules_per_token
+2.24
+"""
+
+from __future__ import annotations
+
+from ._core import Options, Partial, __version__
+from .exceptions import ConfigError, EpcoreError, ParseError, SchemaError, TraceError, UnitError
+from .integration import COUNTER_UNITS_J, integrate, merge, options, partial
+from .quality import QualityReport
+from .results import ChannelEnergy, IntegrationResult
+
+__all__ = [
+    "COUNTER_UNITS_J",
+    "ChannelEnergy",
+    "ConfigError",
+    "EpcoreError",
+    "IntegrationResult",
+    "Options",
+    "ParseError",
+    "Partial",
+    "QualityReport",
+    "SchemaError",
+    "TraceError",
+    "UnitError",
+    "__version__",
+    "integrate",
+    "merge",
+    "options",
+    "partial",
+]

@@ -1,0 +1,1 @@
+//! Steady-state economics (filled in by the economics work).

@@ -1,0 +1,23 @@
+//! Thin PyO3 binding of `epcore-core`: argument conversion, GIL release and
+//! the error map live here; every computation lives in the core.
+
+use pyo3::prelude::*;
+
+mod economics;
+mod errors;
+mod integrate;
+mod options;
+mod partial;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<options::PyOptions>()?;
+    m.add_class::<partial::PyPartial>()?;
+    m.add_function(wrap_pyfunction!(integrate::integrate_channel, m)?)?;
+    m.add_function(wrap_pyfunction!(integrate::partial_channel, m)?)?;
+    m.add_function(wrap_pyfunction!(integrate::integrate_windows, m)?)?;
+    m.add_function(wrap_pyfunction!(integrate::seconds_to_ns, m)?)?;
+    economics::register(m)?;
+    Ok(())
+}
