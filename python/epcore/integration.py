@@ -16,7 +16,6 @@ import numpy.typing as npt
 from . import _core
 from ._arrays import Float64Array, Int64Array, check_len, split_channels, timestamps_ns, values_f64, windows_ns
 from .exceptions import ConfigError
-from .quality import QualityReport
 from .results import ChannelEnergy, IntegrationResult
 
 __all__ = ["integrate", "partial", "merge", "options", "Rule", "COUNTER_UNITS_J"]
@@ -139,37 +138,12 @@ def integrate(
         else:
             part, arrays = _core.integrate_windows(ct, values, w, opts, n_threads)
             per_window.append(arrays)
-        results.append(_channel(name, part, power_semantics, n_reordered=n_reordered))
+        results.append(ChannelEnergy.from_partial(name, part, power_semantics, n_reordered=n_reordered))
 
-    quality = QualityReport.combine(r.quality for r in results)
-    first = min(r.first_t_ns for r in results)
-    last = max(r.last_t_ns for r in results)
-    base = IntegrationResult(
-        energy_j=float(np.sum([r.energy_j for r in results])) if len(results) > 1 else results[0].energy_j,
-        duration_s=(last - first) * 1e-9,
-        channels=tuple(results),
-        quality=quality,
-    )
+    base = IntegrationResult.from_channels(results)
     if w is None:
         return base
     return _with_windows(base, w, per_window, results)
-
-
-def _channel(name: str, part: _core.Partial, power_semantics: str, **extra: Any) -> ChannelEnergy:
-    d = part.to_dict()
-    q = QualityReport.from_partial(d, power_semantics=power_semantics, **extra)
-    is_counter = d["method"] == "counter"
-    return ChannelEnergy(
-        name=name,
-        energy_j=d["energy_j"],
-        duration_s=d["span_ns"] * 1e-9,
-        first_t_ns=d["first_t_ns"],
-        last_t_ns=d["last_t_ns"],
-        # A counter's values are cumulative energy, not power.
-        min_power_w=None if is_counter else d["min_value"],
-        max_power_w=None if is_counter else d["max_value"],
-        quality=q,
-    )
 
 
 def _with_windows(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from .quality import QualityReport
 
 __all__ = ["ChannelEnergy", "IntegrationResult"]
@@ -39,6 +41,25 @@ class ChannelEnergy:
     @property
     def energy_wh(self) -> float:
         return self.energy_j / 3600.0
+
+    @classmethod
+    def from_partial(cls, name: str, part: _core.Partial, power_semantics: str = "unknown",
+                     **quality_extra: Any) -> ChannelEnergy:
+        """Build from the core's partial of a whole channel."""
+        d = part.to_dict()
+        q = QualityReport.from_partial(d, power_semantics=power_semantics, **quality_extra)
+        # A counter's values are cumulative energy, not power.
+        is_counter = d["method"] == "counter"
+        return cls(
+            name=name,
+            energy_j=d["energy_j"],
+            duration_s=d["span_ns"] / 1e9,
+            first_t_ns=d["first_t_ns"],
+            last_t_ns=d["last_t_ns"],
+            min_power_w=None if is_counter else d["min_value"],
+            max_power_w=None if is_counter else d["max_value"],
+            quality=q,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +95,21 @@ class IntegrationResult:
     window_coverage: npt.NDArray[np.float64] | None = None
     window_n_gaps: npt.NDArray[np.int64] | None = None
     source: str | None = None
+
+    @classmethod
+    def from_channels(
+        cls, channels: list[ChannelEnergy], *, source: str | None = None, **file_flags: Any
+    ) -> IntegrationResult:
+        """Totals over channels; ``file_flags`` go into the combined quality report."""
+        first = min(c.first_t_ns for c in channels)
+        last = max(c.last_t_ns for c in channels)
+        return cls(
+            energy_j=math.fsum(c.energy_j for c in channels),
+            duration_s=(last - first) / 1e9,
+            channels=tuple(channels),
+            quality=QualityReport.combine((c.quality for c in channels), **file_flags),
+            source=source,
+        )
 
     @property
     def method(self) -> str:

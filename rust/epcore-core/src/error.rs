@@ -16,6 +16,8 @@ pub struct Location {
     pub column_index: Option<u32>,
     pub byte_offset: Option<u64>,
     pub index: Option<u64>,
+    /// The channel (device) the row belongs to, when a file holds several.
+    pub channel: Option<String>,
 }
 
 impl Location {
@@ -39,6 +41,9 @@ impl fmt::Display for Location {
             parts.push(s);
         } else if let Some(l) = self.line {
             parts.push(format!("line {l}"));
+        }
+        if let Some(c) = &self.channel {
+            parts.push(format!("channel {c}"));
         }
         if let Some(c) = &self.column {
             parts.push(format!("column {c}"));
