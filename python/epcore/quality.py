@@ -8,7 +8,6 @@ from typing import Any
 
 __all__ = ["QualityReport"]
 
-_NS = 1e-9
 
 
 @dataclass(frozen=True)

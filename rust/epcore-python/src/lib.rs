@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod economics;
 mod errors;
+mod files;
 mod integrate;
 mod options;
 mod partial;
@@ -18,6 +19,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(integrate::partial_channel, m)?)?;
     m.add_function(wrap_pyfunction!(integrate::integrate_windows, m)?)?;
     m.add_function(wrap_pyfunction!(integrate::seconds_to_ns, m)?)?;
+    m.add_function(wrap_pyfunction!(files::integrate_csv, m)?)?;
     economics::register(m)?;
     Ok(())
 }
