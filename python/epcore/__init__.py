@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 from ._core import Options, Partial, __version__
+from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import ConfigError, EpcoreError, ParseError, SchemaError, TraceError, UnitError
+from .files import integrate_file
 from .integration import COUNTER_UNITS_J, integrate, merge, options, partial
 from .quality import QualityReport
 from .results import ChannelEnergy, IntegrationResult
@@ -24,11 +26,15 @@ __all__ = [
     "Partial",
     "QualityReport",
     "SchemaError",
+    "SteadyState",
+    "SteadyStateFigures",
     "TraceError",
     "UnitError",
     "__version__",
     "integrate",
+    "integrate_file",
     "merge",
     "options",
     "partial",
+    "steady_state",
 ]

@@ -60,9 +60,10 @@ def values_f64(v: Any, what: str) -> Float64Array:
     return np.ascontiguousarray(a, dtype=np.float64)
 
 
-def split_channels(
-    values: Any, channel: Any, n: int, what: str
-) -> list[tuple[str, Float64Array, npt.NDArray[np.intp] | None]]:
+ChannelRows = tuple[str, Float64Array, npt.NDArray[np.intp] | None]
+
+
+def split_channels(values: Any, channel: Any, n: int, what: str) -> list[ChannelRows]:
     """One ``(name, values, row_selection)`` per channel.
 
     ``values`` is 1-D (one channel, or rows labelled by ``channel``), 2-D
@@ -71,7 +72,7 @@ def split_channels(
     if isinstance(values, Mapping):
         if channel is not None:
             raise SchemaError("pass either a mapping of channels or a channel column, not both", code="schema")
-        out = []
+        out: list[ChannelRows] = []
         for name, col in values.items():
             arr = values_f64(col, f"{what}[{name!r}]")
             check_len(arr, n, f"{what}[{name!r}]")

@@ -327,7 +327,9 @@ impl Error {
             Error::InvalidWindow { index, start_ns, end_ns } => {
                 format!("window {index} ends before it starts ({end_ns} < {start_ns})")
             }
-            Error::InvalidArgument { name, value, reason } => format!("{name} = {value}: {reason}"),
+            Error::InvalidArgument { name, value, reason } => {
+                format!("{name} = {}: {reason}", escape_value(value))
+            }
             Error::Io { path, message, .. } => format!("cannot read {path}: {message}"),
             Error::Interrupted => "interrupted".into(),
         }

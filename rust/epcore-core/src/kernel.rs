@@ -10,15 +10,27 @@ use crate::config::{Resolved, Rule};
 use crate::error::Result;
 use crate::partial::{Counts, Partial, Sample};
 use crate::sum::{CompensatedSum, Lanes};
+use wide::bytemuck::cast;
+use wide::{f64x4, u64x4};
 
-const LANES: usize = 4;
+const LANES: usize = 8;
+
+/// Integers below 2^52 convert to f64 exactly by this bit trick, which
+/// vectorizes on every x86-64 (a plain `as f64` from i64 does not before AVX-512).
+const MAGIC: u64 = 0x4330_0000_0000_0000;
+const TWO52: f64 = 4_503_599_627_370_496.0;
+
+#[inline(always)]
+fn small_i64_to_f64(x: u64) -> f64 {
+    f64::from_bits(x | MAGIC) - TWO52
+}
 
 /// Integrate one block of rows (`index0` is the channel row index of `t[0]`).
 pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Result<Partial> {
     let fast = match cfg.opts.rule {
-        Rule::Trapezoid => fused(cfg, t, v, index0, |p0, p1, dt| (p0 + p1) * dt),
-        Rule::Hold => fused(cfg, t, v, index0, |p0, _p1, dt| p0 * dt),
-        Rule::Counter => fused(cfg, t, v, index0, |c0, c1, _dt| c1 - c0),
+        Rule::Trapezoid => fused(cfg, t, v, index0, |p0, p1, dt| (p0 + p1) * dt, |p0, p1, dt| (p0 + p1) * dt),
+        Rule::Hold => fused(cfg, t, v, index0, |p0, _p1, dt| p0 * dt, |p0, _p1, dt| p0 * dt),
+        Rule::Counter => fused(cfg, t, v, index0, |c0, c1, _dt| c1 - c0, |c0, c1, _dt| c1 - c0),
     };
     if let Some(p) = fast {
         return Ok(p);
@@ -30,112 +42,180 @@ pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Resul
     Ok(p)
 }
 
-/// One value is clean for the fast path.
 #[inline(always)]
-fn value_ok(rule: Rule, v: f64, max_p: f64) -> bool {
-    match rule {
-        // NaN fails both comparisons.
-        Rule::Trapezoid | Rule::Hold => v >= 0.0 && v <= max_p,
-        Rule::Counter => v >= 0.0 && v < f64::INFINITY,
+fn load_u(s: &[i64]) -> u64x4 {
+    u64x4::new([s[0] as u64, s[1] as u64, s[2] as u64, s[3] as u64])
+}
+
+#[inline(always)]
+fn load_f(s: &[f64]) -> f64x4 {
+    f64x4::new([s[0], s[1], s[2], s[3]])
+}
+
+/// Running extremes; plain comparisons (not `f64::min`) so they map to SIMD
+/// min/max. NaN is caught separately: it poisons the sum.
+#[derive(Clone, Copy)]
+struct Extremes {
+    min_dt: f64,
+    max_dt: f64,
+    min_v: f64,
+    max_v: f64,
+}
+
+#[inline(always)]
+fn lo(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
     }
 }
 
-/// The fused pass. Returns `None` if the block has any anomaly.
 #[inline(always)]
-fn fused<F: Fn(f64, f64, f64) -> f64>(
-    cfg: &Resolved,
-    t: &[i64],
-    v: &[f64],
-    index0: u64,
-    term: F,
-) -> Option<Partial> {
+fn hi(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The fused pass. Returns `None` if the block has any anomaly, which the
+/// checks after the loop detect from the extremes, an integer order mask and
+/// the finiteness of the sum.
+#[inline(always)]
+fn fused<F, G>(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64, term: F, term4: G) -> Option<Partial>
+where
+    F: Fn(f64, f64, f64) -> f64,
+    G: Fn(f64x4, f64x4, f64x4) -> f64x4,
+{
     let n = t.len();
     if n < 2 || v.len() != n {
         return None;
     }
     let rule = cfg.opts.rule;
-    let max_p = cfg.opts.max_power_w;
-    let max_gap = cfg.max_gap_ns;
-    let counter = rule == Rule::Counter;
+    // Beyond 2^52 ns (52 days) the integer-to-float trick is not exact; such dt go the slow way.
+    const DT_LIMIT: u64 = 1 << 52;
 
-    let mut lanes = Lanes::<LANES>::new();
-    let mut bad = false;
-    let mut min_dt = i64::MAX;
-    let mut max_dt = 0i64;
-    let mut min_v = f64::INFINITY;
-    let mut max_v = f64::NEG_INFINITY;
-
+    // Two independent vectors of four lanes hide the latency of the TwoSum chain.
+    let zero = f64x4::ZERO;
+    let (mut s_hi, mut s_lo) = ([zero; 2], [zero; 2]);
+    let (mut sum_dt, mut or_dt) = ([zero; 2], [u64x4::ZERO; 2]);
+    let mut min_dt = [f64x4::splat(f64::INFINITY); 2];
+    let mut max_dt = [zero; 2];
+    let mut min_v = [f64x4::splat(f64::INFINITY); 2];
+    let mut max_v = [f64x4::splat(f64::NEG_INFINITY); 2];
+    let magic = u64x4::splat(MAGIC);
+    let two52 = f64x4::splat(TWO52);
     let segs = n - 1;
     let full = segs / LANES * LANES;
-    let mut i = 0;
-    while i < full {
-        let tw = &t[i..i + LANES + 1];
-        let vw = &v[i..i + LANES + 1];
-        let mut xs = [0.0; LANES];
-        for k in 0..LANES {
-            let (t0, t1) = (tw[k], tw[k + 1]);
-            let (p0, p1) = (vw[k], vw[k + 1]);
-            // wrapping_sub plus the order check: a wrapped difference is negative.
-            let dt = t1.wrapping_sub(t0);
-            bad |= (t1 <= t0) | (dt <= 0) | (dt > max_gap);
-            bad |= !value_ok(rule, p0, max_p);
-            bad |= counter & (p1 < p0);
-            min_dt = min_dt.min(dt);
-            max_dt = max_dt.max(dt);
-            min_v = min_v.min(p0);
-            max_v = max_v.max(p0);
-            xs[k] = term(p0, p1, dt as f64);
+    let quads = t[..full]
+        .chunks_exact(LANES)
+        .zip(t[1..=full].chunks_exact(LANES))
+        .zip(v[..full].chunks_exact(LANES).zip(v[1..=full].chunks_exact(LANES)));
+    for ((t0, t1), (p0, p1)) in quads {
+        for j in 0..2 {
+            let r = 4 * j..4 * j + 4;
+            let d = load_u(&t1[r.clone()]) - load_u(&t0[r.clone()]);
+            or_dt[j] |= d;
+            // Integers below 2^52 convert exactly through the exponent bits.
+            let dt = cast::<u64x4, f64x4>(d | magic) - two52;
+            let (a, b) = (load_f(&p0[r.clone()]), load_f(&p1[r]));
+            sum_dt[j] += dt;
+            min_dt[j] = min_dt[j].fast_min(dt);
+            max_dt[j] = max_dt[j].fast_max(dt);
+            min_v[j] = min_v[j].fast_min(a);
+            max_v[j] = max_v[j].fast_max(a);
+            let x = term4(a, b, dt);
+            // TwoSum, lane-wise.
+            let sum = s_hi[j] + x;
+            let bb = sum - s_hi[j];
+            s_lo[j] += (s_hi[j] - (sum - bb)) + (x - bb);
+            s_hi[j] = sum;
         }
-        lanes.add(xs);
-        i += LANES;
     }
+    let mut ex = Extremes { min_dt: f64::INFINITY, max_dt: 0.0, min_v: f64::INFINITY, max_v: f64::NEG_INFINITY };
+    let mut any_dt = 0u64;
+    let mut total_dt = 0.0f64;
+    let mut lanes = Lanes::<LANES>::new();
+    for j in 0..2 {
+        for &d in or_dt[j].as_array() {
+            any_dt |= d;
+        }
+        for k in 0..4 {
+            total_dt += sum_dt[j].as_array()[k];
+            ex.min_dt = lo(ex.min_dt, min_dt[j].as_array()[k]);
+            ex.max_dt = hi(ex.max_dt, max_dt[j].as_array()[k]);
+            ex.min_v = lo(ex.min_v, min_v[j].as_array()[k]);
+            ex.max_v = hi(ex.max_v, max_v[j].as_array()[k]);
+        }
+        lanes.set(4 * j, s_hi[j].as_array(), s_lo[j].as_array());
+    }
+    let mut i = full;
     let mut tail = CompensatedSum::default();
     while i < segs {
         let (t0, t1, p0, p1) = (t[i], t[i + 1], v[i], v[i + 1]);
-        let dt = t1.wrapping_sub(t0);
-        bad |= (t1 <= t0) | (dt <= 0) | (dt > max_gap);
-        bad |= !value_ok(rule, p0, max_p);
-        bad |= counter & (p1 < p0);
-        min_dt = min_dt.min(dt);
-        max_dt = max_dt.max(dt);
-        min_v = min_v.min(p0);
-        max_v = max_v.max(p0);
-        tail.add(term(p0, p1, dt as f64));
+        let d = t1.wrapping_sub(t0) as u64;
+        any_dt |= d;
+        let dt = small_i64_to_f64(d);
+        total_dt += dt;
+        ex.min_dt = lo(ex.min_dt, dt);
+        ex.max_dt = hi(ex.max_dt, dt);
+        ex.min_v = lo(ex.min_v, p0);
+        ex.max_v = hi(ex.max_v, p0);
+        tail.add(term(p0, p1, dt));
         i += 1;
     }
-    let last_v = v[n - 1];
-    bad |= !value_ok(rule, last_v, max_p);
-    if bad {
+    // Every wrapped difference below 2^52 (none negative, none huge) and none zero; and
+    // their sum matching the true span rules out a wrap through the i64 range inside
+    // the block, which would add a multiple of 2^64 ns.
+    let span = t[n - 1].checked_sub(t[0])?;
+    if any_dt >= DT_LIMIT || !(ex.min_dt > 0.0) || (total_dt - span as f64).abs() > 1e6 {
         return None;
     }
+    let mut all = ex;
+    let last_v = v[n - 1];
+    all.min_v = lo(all.min_v, last_v);
+    all.max_v = hi(all.max_v, last_v);
     let mut sum = CompensatedSum::default();
     lanes.fold_into(&mut sum);
     sum.merge(&tail);
-    let covered = t[n - 1] - t[0];
+    let (s_hi, s_lo) = sum.parts();
+    let values_ok = match rule {
+        // NaN or inf anywhere reaches a term (the last value too, in trapezoid) and poisons the sum.
+        Rule::Trapezoid => all.min_v >= 0.0 && all.max_v <= cfg.opts.max_power_w,
+        Rule::Hold => {
+            all.min_v >= 0.0 && all.max_v <= cfg.opts.max_power_w && last_v.is_finite()
+        }
+        // Counters must not decrease: every term is >= 0.
+        Rule::Counter => all.min_v >= 0.0 && all.max_v.is_finite() && counter_terms_ok(v),
+    };
+    if !(values_ok && s_hi.is_finite() && s_lo.is_finite()) || all.max_dt > cfg.max_gap_ns as f64 {
+        return None;
+    }
+    // A span beyond i64 (each step fits, the sum does not) takes the checked path.
+    let covered = t[n - 1].checked_sub(t[0])?;
     Some(Partial {
         cfg: *cfg,
         sum,
-        first: Some(Sample {
-            t_ns: t[0],
-            value: v[0],
-            index: index0,
-        }),
-        last: Some(Sample {
-            t_ns: t[n - 1],
-            value: last_v,
-            index: index0 + segs as u64,
-        }),
+        first: Some(Sample { t_ns: t[0], value: v[0], index: index0 }),
+        last: Some(Sample { t_ns: t[n - 1], value: last_v, index: index0 + segs as u64 }),
         counts: Counts {
             n_rows: n as u64,
             n_samples: n as u64,
             covered_ns: covered,
             ..Counts::default()
         },
-        min_dt_ns: min_dt,
-        max_dt_ns: max_dt,
-        min_value: min_v.min(last_v),
-        max_value: max_v.max(last_v),
+        min_dt_ns: all.min_dt as i64,
+        max_dt_ns: all.max_dt as i64,
+        min_value: all.min_v,
+        max_value: all.max_v,
     })
+}
+
+/// Counters are rare and small; a plain check that they never decrease is enough.
+fn counter_terms_ok(v: &[f64]) -> bool {
+    v.windows(2).all(|w| w[1] >= w[0])
 }
 
 #[cfg(test)]

@@ -232,17 +232,17 @@ impl Partial {
             Rule::Trapezoid | Rule::Hold if gap => {}
             Rule::Trapezoid => {
                 self.sum.add((a.value + b.value) * dt as f64);
-                self.counts.covered_ns += dt;
+                self.counts.covered_ns = self.counts.covered_ns.saturating_add(dt);
             }
             Rule::Hold => {
                 self.sum.add(a.value * dt as f64);
-                self.counts.covered_ns += dt;
+                self.counts.covered_ns = self.counts.covered_ns.saturating_add(dt);
             }
             Rule::Counter => {
                 // A counter's difference is exact across a gap, so it is kept (and the gap reported).
                 let d = self.counter_delta(a, b, dt)?;
                 self.sum.add(d);
-                self.counts.covered_ns += dt;
+                self.counts.covered_ns = self.counts.covered_ns.saturating_add(dt);
             }
         }
         Ok(())

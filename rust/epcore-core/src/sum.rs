@@ -111,6 +111,12 @@ impl<const N: usize> Lanes<N> {
         }
     }
 
+    /// Load lanes `at..at + hi.len()` from vector registers' contents.
+    pub fn set(&mut self, at: usize, hi: &[f64], lo: &[f64]) {
+        self.hi[at..at + hi.len()].copy_from_slice(hi);
+        self.lo[at..at + lo.len()].copy_from_slice(lo);
+    }
+
     /// Fold the lanes, in lane order, into `into`.
     pub fn fold_into(&self, into: &mut CompensatedSum) {
         for k in 0..N {

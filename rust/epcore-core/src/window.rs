@@ -71,7 +71,12 @@ pub fn integrate_windows(
     let whole = integrate_resolved(&cfg, t, v, threads)?;
     require_two_samples(&whole)?;
     let c = &whole.counts;
-    let clean = c.n_rows == c.n_samples && c.n_gaps == 0 && c.n_wraps == 0 && c.n_resets == 0;
+    // Clamped rows are accepted samples, but their raw values are not what was integrated.
+    let clean = c.n_rows == c.n_samples
+        && c.n_negative_clamped == 0
+        && c.n_gaps == 0
+        && c.n_wraps == 0
+        && c.n_resets == 0;
     let w = if clean {
         sweep(
             &Clean {

@@ -1,0 +1,90 @@
+# Type stubs of the Rust extension, checked against it by mypy.stubtest (tests/test_stubs.py).
+from collections.abc import Callable
+from os import PathLike
+from typing import Any, final
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+__all__ = [
+    "__version__",
+    "Options",
+    "Partial",
+    "integrate_channel",
+    "integrate_csv",
+    "integrate_windows",
+    "partial_channel",
+    "seconds_to_ns",
+    "steady_state",
+]
+
+@final
+class Options:
+    def __new__(
+        cls,
+        *,
+        rule: str = "trapezoid",
+        max_gap_ns: int | None = None,
+        strict: bool = False,
+        negative_tolerance_w: float = 1.0,
+        max_power_w: float = 100000.0,
+        counter_unit_j: float = 1.0,
+        counter_modulus: float | None = None,
+    ) -> Options: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def max_gap_ns(self) -> int | None: ...
+    @property
+    def strict(self) -> bool: ...
+
+@final
+class Partial:
+    @property
+    def energy_j(self) -> float: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def max_gap_ns(self) -> int: ...
+    @property
+    def first_t_ns(self) -> int | None: ...
+    @property
+    def last_t_ns(self) -> int | None: ...
+    @property
+    def n_samples(self) -> int: ...
+    def merge(self, other: Partial) -> Partial: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+
+def integrate_channel(
+    t_ns: npt.NDArray[np.int64], values: npt.NDArray[np.float64], options: Options, threads: int = 0
+) -> Partial: ...
+def partial_channel(
+    t_ns: npt.NDArray[np.int64], values: npt.NDArray[np.float64], options: Options, threads: int = 0
+) -> Partial: ...
+def integrate_windows(
+    t_ns: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    windows: npt.NDArray[np.int64],
+    options: Options,
+    threads: int = 0,
+) -> tuple[Partial, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]]: ...
+def seconds_to_ns(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ...
+def integrate_csv(
+    path: str | PathLike[str],
+    options: Options,
+    chunk_bytes: int = 1048576,
+    max_record_bytes: int = 1048576,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[list[tuple[str, Partial]], dict[str, Any]]: ...
+def steady_state(
+    power_w: float,
+    tokens_per_s: float,
+    price_per_kwh: float = 0.08,
+    currency: str = "USD",
+    query_tokens: float = 500.0,
+    pue: float = 1.0,
+    grid_g_co2_per_kwh: float | None = None,
+    allow_negative_price: bool = False,
+) -> dict[str, Any]: ...

@@ -1,0 +1,315 @@
+"""The ``epcore`` command line: ``calc`` and ``energy``.
+
+Human tables by default, ``--json`` for scripts. Exit codes: 0 ok, 1 bad
+input (one ``error: ...`` line on stderr, never a traceback), 2 usage.
+:func:`cli` runs a command in-process and returns its exit code, so tests need
+no subprocess:
+
+>>> import contextlib, sys
+>>> cli("--version")
+epcore ...
+0
+>>> with contextlib.redirect_stderr(sys.stdout):
+...     cli("calc", "--power-w", "5600", "--tokens-per-s", "0")
+error: tokens_per_s = 0: must be > 0
+1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from . import __version__
+from .economics import SteadyState, SteadyStateFigures, steady_state
+from .exceptions import EpcoreError
+from .files import integrate_file
+from .results import IntegrationResult
+
+__all__ = ["app", "cli", "main"]
+
+app = typer.Typer(
+    name="epcore",
+    help="What each LLM token really costs in joules, money and carbon.",
+    no_args_is_help=True,
+    add_completion=False,
+    # A bug should show a plain traceback; locals could leak data into reports.
+    pretty_exceptions_enable=False,
+)
+
+# Below this size a read takes well under a second, and a bar would only flicker.
+_PROGRESS_MIN_BYTES = 64 << 20
+
+
+def _stdout() -> Console:
+    # Built per call, not at import, so a test runner's redirected streams are honoured.
+    return Console(file=sys.stdout, highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def _say(prefix: str, message: str) -> None:
+    # print(), not rich: the line must stay one line, unwrapped and unstyled, for grep and logs.
+    print(f"{prefix}: {' '.join(message.splitlines())}", file=sys.stderr)
+
+
+def _os_message(e: OSError) -> str:
+    # "missing.csv: No such file or directory" rather than "[Errno 2] No such file ...: 'missing.csv'".
+    if isinstance(e.filename, (str, bytes)) and e.strerror:
+        return f"{os.fsdecode(e.filename)}: {e.strerror}"
+    return str(e)
+
+
+@contextmanager
+def _bad_input_exits_1() -> Iterator[None]:
+    """Bad input is a user's problem, not a bug: one line and exit 1."""
+    try:
+        yield
+    except EpcoreError as e:
+        _say("error", str(e))
+        raise typer.Exit(1) from None
+    except OSError as e:
+        _say("error", _os_message(e))
+        raise typer.Exit(1) from None
+
+
+def _print_json(d: dict[str, Any]) -> None:
+    # allow_nan=False: a NaN that slipped through is a bug to surface, not a token to emit.
+    print(json.dumps(d, indent=2, allow_nan=False))
+
+
+def fmt_number(v: float | int | None) -> str:
+    """Six significant figures in positional notation, for tables.
+
+    >>> fmt_number(2.24), fmt_number(2.488888888888889e-05), fmt_number(3214.2857142857)
+    ('2.24', '0.0000248889', '3,214.29')
+    >>> fmt_number(None), fmt_number(0.0), fmt_number(1607142.857), fmt_number(1e-12)
+    ('—', '0', '1,607,143', '1e-12')
+    """
+    if v is None:
+        return "—"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if not 1e-9 <= a < 1e15:
+        return f"{v:.6g}"
+    decimals = max(0, 5 - _floor_log10(a))
+    s = f"{v:,.{decimals}f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _floor_log10(a: float) -> int:
+    # Decimal of the shortest repr is exact where math.log10 rounds (log10(1000) may be 2.9999...).
+    return Decimal(repr(a)).adjusted()
+
+
+_CALC_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("joules_per_token", "energy per token", "J"),
+    ("wh_per_token", "energy per token", "Wh"),
+    ("kwh_per_million_tokens", "energy per million tokens", "kWh"),
+    ("cost_per_million_tokens", "cost per million tokens", "{currency}"),
+    ("wh_per_query", "energy per query", "Wh"),
+    ("cost_per_query", "cost per query", "{currency}"),
+    ("queries_per_kwh", "queries per kWh", ""),
+    ("tokens_per_kwh", "tokens per kWh", ""),
+    ("g_co2_per_query", "carbon per query", "gCO2"),
+    ("g_co2_per_million_tokens", "carbon per million tokens", "gCO2"),
+)
+
+
+def _calc_table(r: SteadyState) -> Table:
+    title = (
+        f"{fmt_number(r.power_w)} W at {fmt_number(r.tokens_per_s)} tok/s, "
+        f"{fmt_number(r.price_per_kwh)} {r.currency}/kWh, {fmt_number(r.query_tokens)}-token queries"
+    )
+    t = Table(title=title)
+    t.add_column("figure")
+    t.add_column("unit")
+    t.add_column("IT", justify="right")
+    levels: list[SteadyStateFigures] = [r.it]
+    if r.facility is not None:
+        t.add_column(f"facility (PUE {fmt_number(r.pue)})", justify="right")
+        levels.append(r.facility)
+    for name, label, unit in _CALC_ROWS:
+        values = [getattr(f, name) for f in levels]
+        if all(v is None for v in values):
+            continue
+        t.add_row(label, unit.format(currency=r.currency), *(fmt_number(v) for v in values))
+    return t
+
+
+@app.command()
+def calc(
+    power_w: Annotated[float, typer.Option(help="Mean power of the serving hardware, W.")],
+    tokens_per_s: Annotated[float, typer.Option(help="Output throughput at that power, tokens/s.")],
+    price_per_kwh: Annotated[float, typer.Option(help="Electricity price per kWh, in --currency.")] = 0.08,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code of the price.")] = "USD",
+    query_tokens: Annotated[float, typer.Option(help="Tokens in one query.")] = 500,
+    pue: Annotated[float, typer.Option(help="Power usage effectiveness; > 1 adds facility figures.")] = 1.0,
+    grid_g_co2_per_kwh: Annotated[
+        float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh; adds carbon figures.")
+    ] = None,
+    allow_negative_price: Annotated[
+        bool, typer.Option("--allow-negative-price", help="Accept a negative price.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Steady-state energy, cost and carbon per token and per query."""
+    with _bad_input_exits_1():
+        r = steady_state(
+            power_w=power_w,
+            tokens_per_s=tokens_per_s,
+            price_per_kwh=price_per_kwh,
+            currency=currency,
+            query_tokens=query_tokens,
+            pue=pue,
+            grid_g_co2_per_kwh=grid_g_co2_per_kwh,
+            allow_negative_price=allow_negative_price,
+        )
+    if as_json:
+        _print_json(r.to_dict())
+    else:
+        _stdout().print(_calc_table(r))
+
+
+class RuleName(str, Enum):
+    trapezoid = "trapezoid"
+    hold = "hold"
+
+
+def _energy_tables(r: IntegrationResult) -> list[Table]:
+    totals = Table(title=f"energy of {r.source}" if r.source else "energy", show_header=False)
+    totals.add_column("quantity")
+    totals.add_column("value", justify="right")
+    totals.add_row("energy (J)", fmt_number(r.energy_j))
+    totals.add_row("energy (Wh)", fmt_number(r.energy_wh))
+    totals.add_row("duration (s)", fmt_number(r.duration_s))
+    totals.add_row("mean power (W)", fmt_number(r.mean_power_w))
+    totals.add_row("samples", fmt_number(r.samples))
+    totals.add_row("method", r.method)
+
+    channels = Table(title="channels")
+    for col in ("channel", "energy (J)", "duration (s)", "mean (W)", "min (W)", "max (W)", "samples", "gaps"):
+        channels.add_column(col, justify="left" if col == "channel" else "right")
+    for c in r.channels:
+        channels.add_row(
+            c.name,
+            fmt_number(c.energy_j),
+            fmt_number(c.duration_s),
+            fmt_number(c.mean_power_w),
+            fmt_number(c.min_power_w),
+            fmt_number(c.max_power_w),
+            fmt_number(c.quality.n_samples),
+            fmt_number(c.quality.n_gaps),
+        )
+
+    q = r.quality
+    quality = Table(title="quality", show_header=False)
+    quality.add_column("check")
+    quality.add_column("value")
+    coverage = "—" if q.coverage is None else f"{q.coverage:.2%}"
+    quality.add_row("coverage", coverage)
+    quality.add_row("gaps", f"{q.n_gaps} ({fmt_number(q.gap_s)} s, threshold {fmt_number(q.max_gap_s)} s)")
+    kinds = {
+        "non-finite": q.n_nonfinite,
+        "clamped": q.n_negative_clamped,
+        "duplicate": q.n_duplicate_identical,
+        "reordered": q.n_reordered,
+        "truncated tail": int(q.truncated_tail),
+    }
+    detail = ", ".join(f"{kind} {n}" for kind, n in kinds.items() if n)
+    quality.add_row("repairs", f"{q.n_repairs} ({detail})" if detail else "0")
+    quality.add_row("counter resets / wraps", f"{q.n_resets} / {q.n_wraps}")
+    quality.add_row("complete", "yes" if q.complete else "no")
+    return [totals, channels, quality]
+
+
+@contextmanager
+def _progress_for(path: Path) -> Iterator[Callable[[int], None] | None]:
+    """A transient progress bar on an interactive stderr for big files, else nothing."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # integrate_file reports the real error
+    if size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(console=_stderr(), transient=True) as bar:
+        task = bar.add_task(f"reading {path.name}", total=size)
+        yield lambda bytes_read: bar.update(task, completed=bytes_read)
+
+
+@app.command()
+def energy(
+    file: Annotated[Path, typer.Argument(help="Power trace CSV (timestamp_ns or time_s, power_w, channel).")],
+    rule: Annotated[RuleName, typer.Option(help="trapezoid for instantaneous samples, hold for held ones.")] = (
+        RuleName.trapezoid
+    ),
+    max_gap_s: Annotated[
+        float | None, typer.Option(help="Intervals longer than this are gaps (default: automatic).")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse to repair: any repair is an error.")] = False,
+    chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Energy of a power trace file, with its quality report."""
+    with _bad_input_exits_1():
+        with _progress_for(file) as progress:
+            r = integrate_file(
+                file, rule=rule.value, max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes,
+                progress=progress,
+            )
+    for w in r.quality.warnings:
+        _say("warning", w)
+    if as_json:
+        _print_json(r.to_dict())
+    else:
+        out = _stdout()
+        for t in _energy_tables(r):
+            out.print(t)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"epcore {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """What each LLM token really costs in joules, money and carbon."""
+
+
+def cli(*args: str) -> int:
+    """Run ``epcore`` with ``args`` in-process and return the exit code."""
+    try:
+        app(args=list(args), prog_name="epcore", standalone_mode=True)
+    except SystemExit as e:
+        code = e.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+def main() -> NoReturn:
+    """The ``epcore`` console script."""
+    sys.exit(cli(*sys.argv[1:]))
