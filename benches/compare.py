@@ -14,9 +14,9 @@ c. a 1 GB canonical CSV: ``epcore.integrate_file`` against polars
    fresh process that reports its own peak RSS (VmHWM; see CHILD for why
    not ru_maxrss).
 
-Every figure is the median of N runs after one warm-up; the methods of a
-section run round-robin, so drifting machine load hits them alike. Generated
-data lives in a temporary directory that is removed at the end.
+Every figure is the median of N consecutive runs of a method after one
+warm-up (see :func:`run_each` for why not interleaved). Generated data lives in
+a temporary directory that is removed at the end.
 
 Usage: ``compare.py [--quick] [--only integrate|windows|csv] [--csv-mb MB] [--runs N]``
 """
@@ -124,20 +124,27 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def run_round_robin(methods: list[tuple[str, Callable[[], Any]]], runs: int,
-                    warmup: int = 1) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """Time each method ``runs`` times after ``warmup``, methods interleaved."""
+def run_each(methods: list[tuple[str, Callable[[], Any]]], runs: int,
+             warmup: int = 1) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Time each method ``runs`` times in a row after ``warmup`` runs.
+
+    Runs of one method are consecutive, not interleaved with other methods:
+    on this VM a method that frees hundreds of MB makes the next method's
+    fresh allocations fault 2–3× slower, which interleaving would charge to
+    whichever method runs next.
+    """
     times: dict[str, list[float]] = {name: [] for name, _ in methods}
     results: dict[str, Any] = {}
-    for r in range(warmup + runs):
-        for name, fn in methods:
+    for name, fn in methods:
+        for r in range(warmup + runs):
             gc.collect()
             t0 = time.perf_counter()
             out = fn()
             dt = time.perf_counter() - t0
             if r >= warmup:
                 times[name].append(dt)
-            results[name] = out
+        results[name] = out
+        del out
     return times, results
 
 
@@ -223,7 +230,7 @@ def bench_integrate(n: int, runs: int, rep: Report) -> None:
         ("numpy.trapezoid(p, t) int64 ns", lambda: float(np.trapezoid(p, t)) / 1e9),
         ("numpy expr 0.5*(p[1:]+p[:-1])*diff(t) int64 ns", lambda: baselines.trapezoid_int64_ns(t, p)),
     ]
-    times, res = run_round_robin(methods, runs)
+    times, res = run_each(methods, runs)
     t_sum = med(times[methods[0][0]])
     trap_names = [m[0] for m in methods if m[0].startswith("numpy.trapezoid")]
     t_trap = min(med(times[k]) for k in trap_names)
@@ -233,7 +240,7 @@ def bench_integrate(n: int, runs: int, rep: Report) -> None:
         m = med(ts)
         rows.append([name, ms(m), f"{ms(min(ts))}–{ms(max(ts))}", si(n / m) + "samples/s",
                      f"{16 * n / m / 1e9:.2f}", f"{t_sum / m:.2f}", f"{t_trap / m:.2f}×"])
-    print(f"median of {runs} runs after 1 warm-up, methods interleaved\n")
+    print(f"median of {runs} consecutive runs after 1 warm-up, per method\n")
     print(table(["method", "median ms", "min–max ms", "throughput", "GB/s (16 B/sample)",
                  "of np.sum bandwidth", "vs fastest numpy.trapezoid"], rows))
 
@@ -325,7 +332,7 @@ def bench_windows(n: int, n_w: int, runs: int, rep: Report) -> None:
         ("epcore _core.integrate_windows, 1 thread, gaps bridged, 1 window",
          lambda: _core.integrate_windows(t, p, w1, bridged, 1)),
     ]
-    times, res = run_round_robin(main + diag, runs)
+    times, res = run_each(main + diag, runs)
     t_np = med(times[main[0][0]])
 
     def rows_for(ms_list: list[tuple[str, Callable[[], Any]]]) -> list[list[str]]:
@@ -338,7 +345,7 @@ def bench_windows(n: int, n_w: int, runs: int, rep: Report) -> None:
         return rows
 
     hdr = ["method", "median ms", "min–max ms", "windows/s", "vs numpy exact"]
-    print(f"median of {runs} runs after 1 warm-up, methods interleaved\n")
+    print(f"median of {runs} consecutive runs after 1 warm-up, per method\n")
     print(table(hdr, rows_for(main)))
     print("\nsub-steps of epcore (diagnostics, not targets; 'gaps bridged' = max_gap_s=1e9, "
           "a different answer, shown only to price the gap path):\n")

@@ -100,12 +100,9 @@ pub fn integrate_resolved(cfg: &Resolved, t: &[i64], v: &[f64], threads: usize) 
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(v) => v,
-                    // The kernels return errors instead of panicking; should one panic
-                    // anyway, redo its blocks on this thread through the checked path.
-                    Err(_) => Vec::new(),
-                })
+                // The kernels return errors instead of panicking; should one panic anyway,
+                // its blocks go missing and the sequential checked path below takes over.
+                .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         })
     };
@@ -129,7 +126,8 @@ fn sequential(cfg: &Resolved, t: &[i64], v: &[f64]) -> Result<Partial> {
     Ok(acc)
 }
 
-fn effective_threads(requested: usize, n: usize) -> usize {
+/// Threads actually used: one per core by default, none beyond what the data can feed.
+pub fn effective_threads(requested: usize, n: usize) -> usize {
     let avail = std::thread::available_parallelism()
         .map(|x| x.get())
         .unwrap_or(1);

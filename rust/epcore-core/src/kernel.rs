@@ -28,9 +28,30 @@ fn small_i64_to_f64(x: u64) -> f64 {
 /// Integrate one block of rows (`index0` is the channel row index of `t[0]`).
 pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Result<Partial> {
     let fast = match cfg.opts.rule {
-        Rule::Trapezoid => fused(cfg, t, v, index0, |p0, p1, dt| (p0 + p1) * dt, |p0, p1, dt| (p0 + p1) * dt),
-        Rule::Hold => fused(cfg, t, v, index0, |p0, _p1, dt| p0 * dt, |p0, _p1, dt| p0 * dt),
-        Rule::Counter => fused(cfg, t, v, index0, |c0, c1, _dt| c1 - c0, |c0, c1, _dt| c1 - c0),
+        Rule::Trapezoid => fused(
+            cfg,
+            t,
+            v,
+            index0,
+            |p0, p1, dt| (p0 + p1) * dt,
+            |p0, p1, dt| (p0 + p1) * dt,
+        ),
+        Rule::Hold => fused(
+            cfg,
+            t,
+            v,
+            index0,
+            |p0, _p1, dt| p0 * dt,
+            |p0, _p1, dt| p0 * dt,
+        ),
+        Rule::Counter => fused(
+            cfg,
+            t,
+            v,
+            index0,
+            |c0, c1, _dt| c1 - c0,
+            |c0, c1, _dt| c1 - c0,
+        ),
     };
     if let Some(p) = fast {
         return Ok(p);
@@ -40,6 +61,62 @@ pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Resul
         p.push(ti, vi, index0 + i as u64)?;
     }
     Ok(p)
+}
+
+/// Native energy of the segments of `t`/`v` (all rows accepted, no gap):
+/// the sum without any check, for window sweeps over data a block kernel
+/// already validated.
+pub fn range_sum(rule: Rule, t: &[i64], v: &[f64]) -> CompensatedSum {
+    match rule {
+        Rule::Trapezoid => range_sum_with(
+            t,
+            v,
+            |p0, p1, dt| (p0 + p1) * dt,
+            |p0, p1, dt| (p0 + p1) * dt,
+        ),
+        Rule::Hold => range_sum_with(t, v, |p0, _p1, dt| p0 * dt, |p0, _p1, dt| p0 * dt),
+        Rule::Counter => range_sum_with(t, v, |c0, c1, _dt| c1 - c0, |c0, c1, _dt| c1 - c0),
+    }
+}
+
+#[inline(always)]
+fn range_sum_with<F, G>(t: &[i64], v: &[f64], term: F, term4: G) -> CompensatedSum
+where
+    F: Fn(f64, f64, f64) -> f64,
+    G: Fn(f64x4, f64x4, f64x4) -> f64x4,
+{
+    let mut out = CompensatedSum::default();
+    let segs = t.len().saturating_sub(1);
+    let full = segs / 4 * 4;
+    if full > 0 {
+        let (mut s_hi, mut s_lo) = (f64x4::ZERO, f64x4::ZERO);
+        let magic = u64x4::splat(MAGIC);
+        let two52 = f64x4::splat(TWO52);
+        let quads = t[..full]
+            .chunks_exact(4)
+            .zip(t[1..=full].chunks_exact(4))
+            .zip(v[..full].chunks_exact(4).zip(v[1..=full].chunks_exact(4)));
+        for ((t0, t1), (p0, p1)) in quads {
+            let d = load_u(t1) - load_u(t0);
+            let dt = cast::<u64x4, f64x4>(d | magic) - two52;
+            let x = term4(load_f(p0), load_f(p1), dt);
+            let sum = s_hi + x;
+            let bb = sum - s_hi;
+            s_lo += (s_hi - (sum - bb)) + (x - bb);
+            s_hi = sum;
+        }
+        for k in 0..4 {
+            out.merge(&CompensatedSum::from_parts(
+                s_hi.as_array()[k],
+                s_lo.as_array()[k],
+            ));
+        }
+    }
+    for i in full..segs {
+        let dt = small_i64_to_f64(t[i + 1].wrapping_sub(t[i]) as u64);
+        out.add(term(v[i], v[i + 1], dt));
+    }
+    out
 }
 
 #[inline(always)]
@@ -84,7 +161,14 @@ fn hi(a: f64, b: f64) -> f64 {
 /// checks after the loop detect from the extremes, an integer order mask and
 /// the finiteness of the sum.
 #[inline(always)]
-fn fused<F, G>(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64, term: F, term4: G) -> Option<Partial>
+fn fused<F, G>(
+    cfg: &Resolved,
+    t: &[i64],
+    v: &[f64],
+    index0: u64,
+    term: F,
+    term4: G,
+) -> Option<Partial>
 where
     F: Fn(f64, f64, f64) -> f64,
     G: Fn(f64x4, f64x4, f64x4) -> f64x4,
@@ -112,7 +196,11 @@ where
     let quads = t[..full]
         .chunks_exact(LANES)
         .zip(t[1..=full].chunks_exact(LANES))
-        .zip(v[..full].chunks_exact(LANES).zip(v[1..=full].chunks_exact(LANES)));
+        .zip(
+            v[..full]
+                .chunks_exact(LANES)
+                .zip(v[1..=full].chunks_exact(LANES)),
+        );
     for ((t0, t1), (p0, p1)) in quads {
         for j in 0..2 {
             let r = 4 * j..4 * j + 4;
@@ -134,7 +222,12 @@ where
             s_hi[j] = sum;
         }
     }
-    let mut ex = Extremes { min_dt: f64::INFINITY, max_dt: 0.0, min_v: f64::INFINITY, max_v: f64::NEG_INFINITY };
+    let mut ex = Extremes {
+        min_dt: f64::INFINITY,
+        max_dt: 0.0,
+        min_v: f64::INFINITY,
+        max_v: f64::NEG_INFINITY,
+    };
     let mut any_dt = 0u64;
     let mut total_dt = 0.0f64;
     let mut lanes = Lanes::<LANES>::new();
@@ -184,9 +277,7 @@ where
     let values_ok = match rule {
         // NaN or inf anywhere reaches a term (the last value too, in trapezoid) and poisons the sum.
         Rule::Trapezoid => all.min_v >= 0.0 && all.max_v <= cfg.opts.max_power_w,
-        Rule::Hold => {
-            all.min_v >= 0.0 && all.max_v <= cfg.opts.max_power_w && last_v.is_finite()
-        }
+        Rule::Hold => all.min_v >= 0.0 && all.max_v <= cfg.opts.max_power_w && last_v.is_finite(),
         // Counters must not decrease: every term is >= 0.
         Rule::Counter => all.min_v >= 0.0 && all.max_v.is_finite() && counter_terms_ok(v),
     };
@@ -198,8 +289,16 @@ where
     Some(Partial {
         cfg: *cfg,
         sum,
-        first: Some(Sample { t_ns: t[0], value: v[0], index: index0 }),
-        last: Some(Sample { t_ns: t[n - 1], value: last_v, index: index0 + segs as u64 }),
+        first: Some(Sample {
+            t_ns: t[0],
+            value: v[0],
+            index: index0,
+        }),
+        last: Some(Sample {
+            t_ns: t[n - 1],
+            value: last_v,
+            index: index0 + segs as u64,
+        }),
         counts: Counts {
             n_rows: n as u64,
             n_samples: n as u64,

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod economics;
+pub mod edges;
 pub mod error;
 pub mod integrate;
 pub mod kernel;
@@ -19,6 +20,7 @@ pub mod partial;
 pub mod read;
 pub mod stream;
 pub mod sum;
+pub mod sweep;
 pub mod time;
 pub mod window;
 

@@ -303,7 +303,10 @@ impl Partial {
             counts.n_samples -= 1;
             self.push_accepted(first)?;
             self.sum.merge(&next.sum);
-            self.last = next.last;
+            // A one-sample piece was just placed (or dropped as a duplicate) by push_accepted.
+            if next.counts.n_samples > 1 {
+                self.last = next.last;
+            }
         } else if self.last.is_none() {
             self.first = next.first;
             self.last = next.last;

@@ -11,10 +11,12 @@
 //! the window's coverage.
 
 use crate::config::{Options, Resolved, Rule, GAP_HEAD_ROWS};
+use crate::edges::sorted_edges;
 use crate::error::{Error, Location, Result};
-use crate::integrate::{integrate_resolved, require_two_samples};
+use crate::integrate::{effective_threads, integrate_resolved, require_two_samples};
 use crate::partial::{Partial, Sample};
-use crate::sum::{CompensatedSum, Lanes};
+use crate::sum::CompensatedSum;
+use crate::sweep::{advance, clean_sweep, edge_part};
 
 /// Energy and coverage of each window of one channel.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -68,102 +70,44 @@ pub fn integrate_windows(
         }
     }
     let cfg = opts.resolve(&t[..t.len().min(GAP_HEAD_ROWS)]);
+    let edges = sorted_edges(windows);
+    if let Some((whole, at_edges)) =
+        clean_sweep(&cfg, t, v, &edges, effective_threads(threads, t.len()))
+    {
+        require_two_samples(&whole)?;
+        let (t0, t1) = (t[0], t[t.len() - 1]);
+        let mut by_id = vec![CompensatedSum::default(); edges.len()];
+        for (&(_, id), f) in edges.iter().zip(at_edges) {
+            by_id[id as usize] = f;
+        }
+        let mut out = WindowEnergies::with_capacity(windows.len());
+        for (i, &(a, b)) in windows.iter().enumerate() {
+            out.energy_j
+                .push(cfg.to_joules(by_id[2 * i + 1].difference(&by_id[2 * i])));
+            // Clean data has no gap: the covered time is the window's overlap with the trace.
+            out.covered_ns.push(b.clamp(t0, t1) - a.clamp(t0, t1));
+            out.n_gaps.push(0);
+        }
+        return Ok((whole, out));
+    }
     let whole = integrate_resolved(&cfg, t, v, threads)?;
     require_two_samples(&whole)?;
-    let c = &whole.counts;
-    // Clamped rows are accepted samples, but their raw values are not what was integrated.
-    let clean = c.n_rows == c.n_samples
-        && c.n_negative_clamped == 0
-        && c.n_gaps == 0
-        && c.n_wraps == 0
-        && c.n_resets == 0;
-    let w = if clean {
-        sweep(
-            &Clean {
-                rule: cfg.opts.rule,
-                t,
-                v,
-            },
-            windows,
-            &cfg,
-        )
-    } else {
-        sweep(&Materialized::build(&cfg, t, v)?, windows, &cfg)
-    };
+    let w = sweep(
+        &Materialized::build(&cfg, t, v)?,
+        &edges,
+        windows.len(),
+        &cfg,
+    );
     Ok((whole, w))
 }
 
-/// What the sweep needs to know about the accepted samples of a channel.
-trait Segments {
-    fn times(&self) -> &[i64];
-    /// Native energy, covered time and gap count of segments `k0..k1`.
-    fn range(&self, k0: usize, k1: usize) -> (CompensatedSum, i64, u64);
-    /// Native energy and covered time from sample `k` to `t[k] + u` (0 < u < dt of segment k).
-    fn part(&self, k: usize, u: i64) -> (f64, i64);
-    fn is_gap(&self, k: usize) -> bool;
-}
-
-/// The raw arrays, when integration accepted every row and found no gap.
-struct Clean<'a> {
-    rule: Rule,
-    t: &'a [i64],
-    v: &'a [f64],
-}
-
-impl Segments for Clean<'_> {
-    fn times(&self) -> &[i64] {
-        self.t
-    }
-
-    fn range(&self, k0: usize, k1: usize) -> (CompensatedSum, i64, u64) {
-        let mut lanes = Lanes::<4>::new();
-        let mut tail = CompensatedSum::default();
-        let (t, v) = (self.t, self.v);
-        let term = |j: usize| -> f64 {
-            let dt = (t[j + 1] - t[j]) as f64;
-            match self.rule {
-                Rule::Trapezoid => (v[j] + v[j + 1]) * dt,
-                Rule::Hold => v[j] * dt,
-                Rule::Counter => v[j + 1] - v[j],
-            }
-        };
-        let mut j = k0;
-        while j + 4 <= k1 {
-            lanes.add([term(j), term(j + 1), term(j + 2), term(j + 3)]);
-            j += 4;
+impl WindowEnergies {
+    fn with_capacity(n: usize) -> Self {
+        WindowEnergies {
+            energy_j: Vec::with_capacity(n),
+            covered_ns: Vec::with_capacity(n),
+            n_gaps: Vec::with_capacity(n),
         }
-        while j < k1 {
-            tail.add(term(j));
-            j += 1;
-        }
-        let mut s = CompensatedSum::default();
-        lanes.fold_into(&mut s);
-        s.merge(&tail);
-        (s, t[k1] - t[k0], 0)
-    }
-
-    fn part(&self, k: usize, u: i64) -> (f64, i64) {
-        let (t0, t1, p0, p1) = (self.t[k], self.t[k + 1], self.v[k], self.v[k + 1]);
-        (edge_part(self.rule, t0, t1, p0, p1, p1 - p0, u), u)
-    }
-
-    fn is_gap(&self, _k: usize) -> bool {
-        false
-    }
-}
-
-/// Native energy from `t0` to `t0 + u` inside the segment `(t0, p0)..(t1, p1)`;
-/// `delta` is the counter difference of the segment (wraps and resets resolved).
-fn edge_part(rule: Rule, t0: i64, t1: i64, p0: f64, p1: f64, delta: f64, u: i64) -> f64 {
-    let dt = (t1 - t0) as f64;
-    let uf = u as f64;
-    match rule {
-        Rule::Trapezoid => {
-            let px = p0 + (p1 - p0) * (uf / dt);
-            (p0 + px) * uf
-        }
-        Rule::Hold => p0 * uf,
-        Rule::Counter => delta * (uf / dt),
     }
 }
 
@@ -225,11 +169,7 @@ impl Materialized {
     }
 }
 
-impl Segments for Materialized {
-    fn times(&self) -> &[i64] {
-        &self.t
-    }
-
+impl Materialized {
     fn range(&self, k0: usize, k1: usize) -> (CompensatedSum, i64, u64) {
         let mut s = self.prefix[k1];
         let (hi, lo) = self.prefix[k0].parts();
@@ -258,10 +198,6 @@ impl Segments for Materialized {
         );
         (e, u)
     }
-
-    fn is_gap(&self, k: usize) -> bool {
-        self.gap[k]
-    }
 }
 
 /// Cumulative state at one edge.
@@ -275,23 +211,20 @@ struct EdgeState {
     gaps_ended: u64,
 }
 
-fn sweep<S: Segments>(seg: &S, windows: &[(i64, i64)], cfg: &Resolved) -> WindowEnergies {
-    let t = seg.times();
+fn sweep(
+    seg: &Materialized,
+    edges: &[(i64, u32)],
+    n_windows: usize,
+    cfg: &Resolved,
+) -> WindowEnergies {
+    let t = &seg.t;
     let n = t.len();
-    let mut edges: Vec<(i64, u32)> = Vec::with_capacity(windows.len() * 2);
-    for (i, &(a, b)) in windows.iter().enumerate() {
-        edges.push((a, (2 * i) as u32));
-        edges.push((b, (2 * i + 1) as u32));
-    }
-    if !edges.windows(2).all(|w| w[0].0 <= w[1].0) {
-        edges.sort_unstable_by_key(|e| e.0);
-    }
     let mut states = vec![EdgeState::default(); edges.len()];
     let mut k = 0usize; // t[k] <= x for the current edge
     let mut acc = CompensatedSum::default();
     let mut cov = 0i64;
     let mut gaps = 0u64;
-    for &(x, id) in &edges {
+    for &(x, id) in edges {
         let st = &mut states[id as usize];
         if x <= t[0] {
             continue; // nothing before the trace
@@ -313,7 +246,7 @@ fn sweep<S: Segments>(seg: &S, windows: &[(i64, i64)], cfg: &Resolved) -> Window
         if k + 1 < n {
             let u = x - t[k];
             if u > 0 {
-                if seg.is_gap(k) {
+                if seg.gap[k] {
                     here.gaps_started += 1;
                 }
                 let (e, c) = seg.part(k, u);
@@ -323,12 +256,8 @@ fn sweep<S: Segments>(seg: &S, windows: &[(i64, i64)], cfg: &Resolved) -> Window
         }
         *st = here;
     }
-    let mut out = WindowEnergies {
-        energy_j: Vec::with_capacity(windows.len()),
-        covered_ns: Vec::with_capacity(windows.len()),
-        n_gaps: Vec::with_capacity(windows.len()),
-    };
-    for i in 0..windows.len() {
+    let mut out = WindowEnergies::with_capacity(n_windows);
+    for i in 0..n_windows {
         let (a, b) = (&states[2 * i], &states[2 * i + 1]);
         out.energy_j
             .push(cfg.to_joules(b.energy.difference(&a.energy)));
@@ -338,25 +267,73 @@ fn sweep<S: Segments>(seg: &S, windows: &[(i64, i64)], cfg: &Resolved) -> Window
     out
 }
 
-/// The largest `k >= from` with `t[k] <= x` (galloping, since edges are dense).
-fn advance(t: &[i64], from: usize, x: i64) -> usize {
-    let n = t.len();
-    let mut lo = from;
-    let mut step = 1usize;
-    let mut hi = from + 1;
-    while hi < n && t[hi] <= x {
-        lo = hi;
-        hi = from + step * 2;
-        step *= 2;
-    }
-    let hi = hi.min(n);
-    // t[lo] <= x, and either hi == n or t[hi] > x: binary search in (lo, hi).
-    lo + t[lo + 1..hi].partition_point(|&ti| ti <= x)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_sweep_agrees_with_the_general_path_across_blocks() {
+        use crate::integrate::BLOCK_ROWS;
+        let n = 3 * BLOCK_ROWS + 5;
+        let t: Vec<i64> = (0..n as i64)
+            .map(|i| 1_000 + i * 1_000_000 + (i * 7919) % 400_000)
+            .collect();
+        let v: Vec<f64> = (0..n)
+            .map(|i| 70.0 + ((i * 31) % 650) as f64 * 0.93)
+            .collect();
+        let mut ws: Vec<(i64, i64)> = Vec::new();
+        let mut x: u64 = 7;
+        for _ in 0..3000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = (x % (t[n - 1] as u64 + 2_000_000_000)) as i64 - 1_000_000_000;
+            ws.push((a, a + (x % 3_000_000_000) as i64));
+        }
+        for b in 1..4 {
+            let at = t[(b * BLOCK_ROWS).min(n - 1)];
+            ws.push((at, at + 5));
+            ws.push((at - 3, at));
+        }
+        ws.push((t[0], t[n - 1]));
+        let cumulative: Vec<f64> = v
+            .iter()
+            .scan(0.0, |acc, x| {
+                *acc += x;
+                Some(*acc)
+            })
+            .collect();
+        for rule in [Rule::Trapezoid, Rule::Hold, Rule::Counter] {
+            let o = Options {
+                rule,
+                ..Options::default()
+            };
+            let v = if rule == Rule::Counter {
+                &cumulative
+            } else {
+                &v
+            };
+            let (whole, fast) = integrate_windows(&o, &t, v, &ws, 2).unwrap();
+            let cfg = o.resolve(&t[..GAP_HEAD_ROWS]);
+            let general = sweep(
+                &Materialized::build(&cfg, &t, v).unwrap(),
+                &sorted_edges(&ws),
+                ws.len(),
+                &cfg,
+            );
+            for i in 0..ws.len() {
+                let (a, b) = (fast.energy_j[i], general.energy_j[i]);
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1e-300),
+                    "{rule:?} window {i}: {a} vs {b}"
+                );
+            }
+            assert_eq!(fast.covered_ns, general.covered_ns);
+            assert_eq!(fast.n_gaps, general.n_gaps);
+            let last = ws.len() - 1;
+            assert!((fast.energy_j[last] - whole.energy_j()).abs() <= 1e-12 * whole.energy_j());
+        }
+    }
 
     #[test]
     fn advance_finds_the_last_sample_at_or_before() {

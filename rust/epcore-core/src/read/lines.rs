@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn long_records_are_refused() {
-        let data = vec![b'x'; 100];
+        let data = [b'x'; 100];
         let mut r = LineReader::new(&data[..], "mem", 8, 50);
         let e = r.next_line().err().unwrap();
         assert_eq!(e.code(), "record_too_long");
