@@ -54,6 +54,9 @@ pub enum DecimalError {
 /// assert_eq!(parse_decimal_seconds(b"-0.5"), Ok(-500_000_000));
 /// ```
 pub fn parse_decimal_seconds(s: &[u8]) -> std::result::Result<i64, DecimalError> {
+    if let Some(ns) = parse_plain_seconds(s) {
+        return Ok(ns);
+    }
     let (neg, body) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -105,6 +108,57 @@ pub fn parse_decimal_seconds(s: &[u8]) -> std::result::Result<i64, DecimalError>
     Ok(if neg { -ns } else { ns })
 }
 
+/// The common case in one pass: plain `digits[.digits]` with at most 19
+/// digits, scaled to ns with one checked multiplication.
+#[inline]
+fn parse_plain_seconds(s: &[u8]) -> Option<i64> {
+    let (m, frac, _) = scan_decimal(s)?;
+    if frac > 9 {
+        return None;
+    }
+    const SCALE: [i64; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    i64::try_from(m).ok()?.checked_mul(SCALE[frac as usize])
+}
+
+/// `digits[.digits]` as (all digits as an integer, digits after the point, digit count);
+/// `None` for anything else or more than 19 digits. One pass, no library calls:
+/// fields are a few bytes long.
+#[inline]
+pub fn scan_decimal(s: &[u8]) -> Option<(u64, u32, u32)> {
+    let mut m: u64 = 0;
+    let mut digits = 0u32;
+    let mut frac = 0u32;
+    let mut point = false;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            m = m.wrapping_mul(10).wrapping_add(d as u64);
+            digits += 1;
+            frac += point as u32;
+        } else if c == b'.' && !point {
+            point = true;
+        } else {
+            return None;
+        }
+    }
+    // 19 digits always fit a u64; the wrapping arithmetic above never wrapped.
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    Some((m, frac, digits))
+}
+
 /// Parse an integer nanosecond field.
 pub fn parse_integer_ns(s: &[u8]) -> std::result::Result<i64, DecimalError> {
     let (neg, body) = match s.first() {
@@ -150,6 +204,23 @@ mod tests {
             Err(DecimalError::Overflow)
         );
         assert_eq!(parse_integer_ns(b"-17"), Ok(-17));
+        assert_eq!(
+            scan_decimal(b"1234567890.123456789"),
+            Some((1_234_567_890_123_456_789, 9, 19))
+        );
+        assert_eq!(scan_decimal(b"12.5.1"), None);
+        assert_eq!(scan_decimal(b"12:5"), None);
+        assert_eq!(scan_decimal(b"."), None);
+        assert_eq!(parse_decimal_seconds(b"5."), Ok(5_000_000_000));
+        assert_eq!(
+            parse_decimal_seconds(b"8999999999.999999999"),
+            Ok(8_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_decimal_seconds(b"9223372036.854775807"), Ok(i64::MAX));
+        assert_eq!(
+            parse_decimal_seconds(b"9223372036.854775808"),
+            Err(DecimalError::Overflow)
+        );
         assert_eq!(
             parse_integer_ns(b"99999999999999999999"),
             Err(DecimalError::Overflow)

@@ -13,95 +13,15 @@
 
 use std::path::Path;
 
-use crate::config::{Options, Rule};
+use crate::config::Options;
 use crate::error::{Error, Location, Result};
 use crate::integrate::require_two_samples;
-use crate::read::fields::{is_null_token, parse_f64, trim_field};
+use crate::read::csv_rows::{parse_batch, parse_row, split_fields, Fields, RowFailure, Schema};
+use crate::read::fields::trim_field;
 use crate::read::lines::LineReader;
 use crate::read::source::open_text;
 use crate::read::{FileInfo, FileIntegration, OnChunk, ReadOptions};
 use crate::stream::StreamIntegrator;
-use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError};
-
-#[derive(Clone, Copy, PartialEq)]
-enum TimeKind {
-    Nanoseconds,
-    Seconds,
-}
-
-/// Where the needed columns sit in each row.
-struct Schema {
-    n_cols: usize,
-    time: usize,
-    time_kind: TimeKind,
-    value: usize,
-    /// Multiply parsed values by this (mW → W).
-    value_scale: f64,
-    channel: Option<usize>,
-    names: Vec<String>,
-}
-
-const TIME_COLUMNS: [(&str, TimeKind); 2] = [
-    ("timestamp_ns", TimeKind::Nanoseconds),
-    ("time_s", TimeKind::Seconds),
-];
-
-impl Schema {
-    /// Read the header; also adapts `opts` when the value column is a counter.
-    fn from_header(line: &[u8], path: &str, opts: &mut Options) -> Result<Schema> {
-        let names: Vec<String> = line
-            .split(|&b| b == b',')
-            .map(|f| String::from_utf8_lossy(trim_field(f)).trim().to_string())
-            .collect();
-        let find = |n: &str| names.iter().position(|c| c == n);
-        let schema_err = |found: String| {
-            Error::Schema {
-            at: Location { path: Some(path.into()), line: Some(1), ..Location::default() },
-            expected: "a time column (timestamp_ns or time_s) and a value column (power_w, power_mw, energy_j or energy_mj)".into(),
-            found,
-            hint: "the canonical header is 'timestamp_ns,power_w' or 'time_s,power_w', optionally with 'channel'; other formats come with their own readers".into(),
-        }
-        };
-        let found = format!("columns [{}]", names.join(", "));
-        let Some((time, time_kind)) = TIME_COLUMNS
-            .iter()
-            .find_map(|(n, k)| find(n).map(|i| (i, *k)))
-        else {
-            return Err(schema_err(found));
-        };
-        let (value, value_scale) = if let Some(i) = find("power_w") {
-            (i, 1.0)
-        } else if let Some(i) = find("power_mw") {
-            (i, 1e-3)
-        } else if let Some(i) = find("energy_j") {
-            opts.rule = Rule::Counter;
-            opts.counter_unit_j = 1.0;
-            (i, 1.0)
-        } else if let Some(i) = find("energy_mj") {
-            opts.rule = Rule::Counter;
-            opts.counter_unit_j = 1e-3;
-            (i, 1.0)
-        } else {
-            return Err(schema_err(found));
-        };
-        Ok(Schema {
-            n_cols: names.len(),
-            time,
-            time_kind,
-            value,
-            value_scale,
-            channel: find("channel"),
-            names,
-        })
-    }
-}
-
-/// A row field that failed to parse.
-struct FieldError {
-    column: usize,
-    reason: String,
-    hint: String,
-}
 
 /// Integrate a canonical power CSV in constant memory.
 pub fn integrate_csv(
@@ -141,6 +61,10 @@ pub fn integrate_csv(
     };
     info.time_column = schema.names[schema.time].clone();
     info.value_column = schema.names[schema.value].clone();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(2);
 
     let mut sink = StreamIntegrator::new(opts)?;
     let single = if schema.channel.is_none() {
@@ -149,95 +73,51 @@ pub fn integrate_csv(
         None
     };
     let mut last_reported = 0u64;
-    // Field bounds are kept as offsets so the buffer is not borrowed across lines.
-    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(schema.n_cols);
-
     loop {
         let done = lines.bytes_read();
         if done != last_reported {
             last_reported = done;
             on_chunk(done)?;
         }
-        let Some(line) = lines.next_line()? else {
+        let Some(batch) = lines.next_batch()? else {
             break;
         };
-        info.n_lines = line.number;
-        if line.bytes.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+        let (first_line, offset) = (batch.number, batch.offset);
+        if !batch.terminated {
+            let tail = batch.bytes.to_vec();
+            lines.skip_lines(1);
+            info.n_lines = first_line;
+            final_line(&tail, first_line, &schema, &mut sink, single, &mut info)
+                .map_err(|e| place(e, &shown, &schema))?;
+            break;
         }
-        split_fields(line.bytes, &mut bounds);
-        let fields = Fields {
-            line: line.bytes,
-            bounds: &bounds,
-        };
-        if fields.len() != schema.n_cols {
-            if !line.terminated {
-                note_truncated(&mut info, line.number);
-                break;
-            }
-            sink.flush().map_err(|e| place(e, &shown, &schema))?;
-            return Err(Error::UnequalLengths {
-                at: Location {
-                    path: Some(shown.clone()),
-                    line: Some(line.number),
-                    byte_offset: Some(line.offset),
-                    ..Location::default()
-                },
-                expected: schema.n_cols,
-                found: fields.len(),
-                hint: if fields.len() > schema.n_cols {
-                    "a decimal comma or a quoted comma? epcore reads ',' separated fields with '.' decimals".into()
+        let pieces = parse_batch(batch.bytes, &schema, read.max_record_bytes, threads);
+        let mut line_base = first_line;
+        for p in pieces {
+            let ids: Vec<usize> = match single {
+                Some(id) => vec![id],
+                None => p.names.iter().map(|n| sink.channel_id(n)).collect(),
+            };
+            for i in 0..p.t.len() {
+                let id = if single.is_some() {
+                    ids[0]
                 } else {
-                    "a missing field; is the row cut short?".into()
-                },
-            });
-        }
-        if !line.terminated && trim_field(fields.get(schema.value)).is_empty() {
-            // "123," at the very end: the writer was cut before the value.
-            note_truncated(&mut info, line.number);
-            break;
-        }
-        let parsed = parse_row(&fields, &schema);
-        let (t_ns, value) = match parsed {
-            Ok(x) => x,
-            Err(fe) => {
-                if !line.terminated {
-                    note_truncated(&mut info, line.number);
-                    break;
-                }
-                sink.flush().map_err(|e| place(e, &shown, &schema))?;
-                check_utf8(line.bytes, &shown, line.number, line.offset)?;
-                let raw = fields.get(fe.column);
-                let col_offset = bounds[fe.column].0;
-                return Err(Error::BadValue {
-                    at: Location {
-                        path: Some(shown.clone()),
-                        line: Some(line.number),
-                        column: Some(schema.names[fe.column].clone()),
-                        column_index: Some(fe.column as u32),
-                        byte_offset: Some(line.offset + col_offset as u64),
-                        ..Location::default()
-                    },
-                    value: String::from_utf8_lossy(trim_field(raw)).into_owned(),
-                    reason: fe.reason,
-                    hint: fe.hint,
-                });
+                    ids[p.ch[i] as usize]
+                };
+                sink.push(id, p.t[i], p.v[i], line_base + p.line[i] as u64)
+                    .map_err(|e| place(e, &shown, &schema))?;
             }
-        };
-        let id = match (single, schema.channel) {
-            (Some(id), _) => id,
-            (None, Some(c)) => sink.channel_id(trim_field(fields.get(c))),
-            (None, None) => 0,
-        };
-        sink.push(id, t_ns, value, line.number)
-            .map_err(|e| place(e, &shown, &schema))?;
-        if !line.terminated {
-            info.unterminated_final_line = true;
-            info.warnings.push(format!(
-                "line {}: the last line has no line terminator; it was complete and is kept",
-                line.number
-            ));
+            if let Some((rel, at, what, bytes)) = p.failure {
+                // Rows before the bad line may hold an earlier error: surface it first.
+                sink.flush().map_err(|e| place(e, &shown, &schema))?;
+                let line_no = line_base + rel;
+                let byte = offset + (p.offset + at) as u64;
+                return Err(row_error(what, &bytes, line_no, byte, &schema, &shown));
+            }
+            line_base += p.n_lines;
         }
+        lines.skip_lines(line_base - first_line);
+        info.n_lines = line_base - 1;
     }
     on_chunk(lines.bytes_read())?;
     let channels = sink.finish().map_err(|e| place(e, &shown, &schema))?;
@@ -263,74 +143,102 @@ pub fn integrate_csv(
     Ok(FileIntegration { channels, info })
 }
 
-fn note_truncated(info: &mut FileInfo, line: u64) {
-    info.truncated_tail = true;
-    info.warnings.push(format!(
-        "line {line}: the last line is incomplete and has no line terminator (file still being written?); it was dropped"
-    ));
-}
-
-/// The fields of one line, as offsets into it.
-struct Fields<'a> {
-    line: &'a [u8],
-    bounds: &'a [(usize, usize)],
-}
-
-impl<'a> Fields<'a> {
-    fn len(&self) -> usize {
-        self.bounds.len()
+/// A last line without a terminator: kept if complete (with a warning), dropped
+/// if cut short (with a warning), since the file may still be being written.
+fn final_line(
+    line: &[u8],
+    number: u64,
+    schema: &Schema,
+    sink: &mut StreamIntegrator,
+    single: Option<usize>,
+    info: &mut FileInfo,
+) -> Result<()> {
+    if line.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(());
     }
-
-    fn get(&self, i: usize) -> &'a [u8] {
-        let (a, b) = self.bounds[i];
-        &self.line[a..b]
-    }
-}
-
-fn split_fields(line: &[u8], out: &mut Vec<(usize, usize)>) {
-    out.clear();
-    let mut start = 0;
-    for i in memchr::memchr_iter(b',', line) {
-        out.push((start, i));
-        start = i + 1;
-    }
-    out.push((start, line.len()));
-}
-
-fn parse_row(fields: &Fields<'_>, s: &Schema) -> std::result::Result<(i64, f64), FieldError> {
-    let tf = trim_field(fields.get(s.time));
-    let t = match s.time_kind {
-        TimeKind::Nanoseconds => parse_integer_ns(tf),
-        TimeKind::Seconds => parse_decimal_seconds(tf),
+    let mut bounds = Vec::with_capacity(schema.n_cols);
+    split_fields(line, &mut bounds);
+    let fields = Fields {
+        line,
+        bounds: &bounds,
     };
-    let t_ns = t.map_err(|e| FieldError {
-        column: s.time,
-        reason: match e {
-            DecimalError::Syntax if s.time_kind == TimeKind::Nanoseconds => {
-                "cannot read it as integer nanoseconds".into()
-            }
-            DecimalError::Syntax => "cannot read it as decimal seconds".into(),
-            DecimalError::TooPrecise => "more than 9 decimals: finer than a nanosecond".into(),
-            DecimalError::Overflow => "outside the int64 nanosecond range (years 1677-2262)".into(),
-        },
-        hint: match s.time_kind {
-            TimeKind::Nanoseconds => {
-                "timestamp_ns holds integer nanoseconds since 1970, e.g. 1717000000123456789".into()
-            }
-            TimeKind::Seconds => "time_s holds decimal seconds, e.g. 1717000000.123456".into(),
-        },
-    })?;
-    let vf = trim_field(fields.get(s.value));
-    let value = if is_null_token(vf) {
-        f64::NAN
+    // "123," at the very end: the writer was cut before the value.
+    let cut = fields.len() != schema.n_cols || trim_field(fields.get(schema.value)).is_empty();
+    let row = if cut {
+        None
     } else {
-        parse_f64(vf).ok_or_else(|| FieldError {
-            column: s.value,
-            reason: format!("cannot read '{}' as a number", String::from_utf8_lossy(vf)),
-            hint: "values are plain decimal numbers in the unit the header names; units inside values belong to other readers".into(),
-        })? * s.value_scale
+        parse_row(&fields, schema).ok()
     };
-    Ok((t_ns, value))
+    let Some((t_ns, value)) = row else {
+        info.truncated_tail = true;
+        info.warnings.push(format!(
+            "line {number}: the last line is incomplete and has no line terminator (file still being written?); it was dropped"
+        ));
+        return Ok(());
+    };
+    let id = match (single, schema.channel) {
+        (Some(id), _) => id,
+        (None, Some(c)) => sink.channel_id(trim_field(fields.get(c))),
+        (None, None) => 0,
+    };
+    sink.push(id, t_ns, value, number)?;
+    info.unterminated_final_line = true;
+    info.warnings.push(format!(
+        "line {number}: the last line has no line terminator; it was complete and is kept"
+    ));
+    Ok(())
+}
+
+/// The error for the first bad line of a batch.
+fn row_error(
+    what: RowFailure,
+    bytes: &[u8],
+    line: u64,
+    byte: u64,
+    s: &Schema,
+    path: &str,
+) -> Error {
+    let at = Location {
+        path: Some(path.into()),
+        line: Some(line),
+        byte_offset: Some(byte),
+        ..Location::default()
+    };
+    match what {
+        RowFailure::TooLong => Error::RecordTooLong {
+            at,
+            limit: bytes.len().max(1),
+        },
+        RowFailure::Count { found } => Error::UnequalLengths {
+            at,
+            expected: s.n_cols,
+            found,
+            hint: if found > s.n_cols {
+                "a decimal comma or a quoted comma? epcore reads ',' separated fields with '.' decimals".into()
+            } else {
+                "a missing field; is the row cut short?".into()
+            },
+        },
+        RowFailure::Field(fe) => {
+            if let Err(e) = check_utf8(bytes, path, line, byte) {
+                return e;
+            }
+            let mut bounds = Vec::with_capacity(s.n_cols);
+            split_fields(bytes, &mut bounds);
+            let (a, b) = bounds.get(fe.column).copied().unwrap_or((0, 0));
+            Error::BadValue {
+                at: Location {
+                    column: Some(s.names[fe.column].clone()),
+                    column_index: Some(fe.column as u32),
+                    byte_offset: Some(byte + a as u64),
+                    ..at
+                },
+                value: String::from_utf8_lossy(trim_field(&bytes[a..b])).into_owned(),
+                reason: fe.reason,
+                hint: fe.hint,
+            }
+        }
+    }
 }
 
 /// Invalid UTF-8 gets its own error with the byte offset, rather than a confusing parse error.

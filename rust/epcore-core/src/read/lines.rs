@@ -118,6 +118,53 @@ impl<R: Read> LineReader<R> {
         }))
     }
 
+    /// The next run of complete lines, ending with a terminator; or, at the end
+    /// of the stream, the unterminated rest (`terminated == false`, one line).
+    /// `number` is the line number of its first line; call
+    /// [`skip_lines`](Self::skip_lines) with the count of lines it held.
+    pub fn next_batch(&mut self) -> Result<Option<Line<'_>>> {
+        let (lo, hi, terminated) = loop {
+            let mut end = self.end;
+            // A '\r' in the last byte may be the first half of "\r\n": leave it for later.
+            if !self.eof && end > self.start && self.buf[end - 1] == b'\r' {
+                end -= 1;
+            }
+            if let Some(p) = memchr::memrchr2(b'\n', b'\r', &self.buf[self.start..end]) {
+                break (self.start, self.start + p + 1, true);
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                break (self.start, self.end, false);
+            }
+            if self.end - self.start > self.max_record_bytes {
+                return Err(Error::RecordTooLong {
+                    at: Location {
+                        path: Some(self.path.clone()),
+                        line: Some(self.line_no + 1),
+                        byte_offset: Some(self.base_offset + self.start as u64),
+                        ..Location::default()
+                    },
+                    limit: self.max_record_bytes,
+                });
+            }
+            self.fill()?;
+        };
+        self.start = hi;
+        Ok(Some(Line {
+            bytes: &self.buf[lo..hi],
+            number: self.line_no + 1,
+            offset: self.base_offset + lo as u64,
+            terminated,
+        }))
+    }
+
+    /// Account for the lines of a batch returned by [`next_batch`](Self::next_batch).
+    pub fn skip_lines(&mut self, n: u64) {
+        self.line_no += n;
+    }
+
     /// Move the unread tail to the front and read one more chunk after it.
     fn fill(&mut self) -> Result<()> {
         if self.start > 0 {

@@ -2,6 +2,7 @@
 //! fed to a [`crate::stream::StreamIntegrator`]. A new format is one new module here.
 
 pub mod csv;
+mod csv_rows;
 pub mod fields;
 pub mod lines;
 pub mod source;
