@@ -49,9 +49,13 @@ def options(
         )
     max_gap_ns = None
     if max_gap_s is not None:
-        if not np.isfinite(max_gap_s) or max_gap_s <= 0:
-            raise ConfigError(f"max_gap_s = {max_gap_s}: must be finite and > 0", code="invalid_argument",
-                              value=str(max_gap_s))
+        # Beyond 9.2e9 s the threshold does not fit int64 nanoseconds (and no interval can exceed it anyway).
+        if not np.isfinite(max_gap_s) or max_gap_s <= 0 or max_gap_s >= 9.2e9:
+            raise ConfigError(
+                f"max_gap_s = {max_gap_s}: must be finite, > 0 and below 9.2e9 s (292 years)",
+                code="invalid_argument",
+                value=str(max_gap_s),
+            )
         max_gap_ns = max(1, round(max_gap_s * 1e9))
     return _core.Options(
         rule=rule,

@@ -1,8 +1,8 @@
 //! Fast block kernels.
 //!
 //! A block of rows that has no anomaly at all (every value in range, times
-//! strictly increasing, no gap) is integrated in one fused pass with four
-//! independent compensated accumulators. Any anomaly sends the whole block to
+//! strictly increasing, no gap) is integrated in one fused SIMD pass with
+//! eight independent compensated accumulators (two vectors of four lanes). Any anomaly sends the whole block to
 //! the sample-by-sample path in [`crate::partial`], which defines the
 //! semantics; the fast path only ever answers for blocks where both agree.
 
@@ -61,62 +61,6 @@ pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Resul
         p.push(ti, vi, index0 + i as u64)?;
     }
     Ok(p)
-}
-
-/// Native energy of the segments of `t`/`v` (all rows accepted, no gap):
-/// the sum without any check, for window sweeps over data a block kernel
-/// already validated.
-pub fn range_sum(rule: Rule, t: &[i64], v: &[f64]) -> CompensatedSum {
-    match rule {
-        Rule::Trapezoid => range_sum_with(
-            t,
-            v,
-            |p0, p1, dt| (p0 + p1) * dt,
-            |p0, p1, dt| (p0 + p1) * dt,
-        ),
-        Rule::Hold => range_sum_with(t, v, |p0, _p1, dt| p0 * dt, |p0, _p1, dt| p0 * dt),
-        Rule::Counter => range_sum_with(t, v, |c0, c1, _dt| c1 - c0, |c0, c1, _dt| c1 - c0),
-    }
-}
-
-#[inline(always)]
-fn range_sum_with<F, G>(t: &[i64], v: &[f64], term: F, term4: G) -> CompensatedSum
-where
-    F: Fn(f64, f64, f64) -> f64,
-    G: Fn(f64x4, f64x4, f64x4) -> f64x4,
-{
-    let mut out = CompensatedSum::default();
-    let segs = t.len().saturating_sub(1);
-    let full = segs / 4 * 4;
-    if full > 0 {
-        let (mut s_hi, mut s_lo) = (f64x4::ZERO, f64x4::ZERO);
-        let magic = u64x4::splat(MAGIC);
-        let two52 = f64x4::splat(TWO52);
-        let quads = t[..full]
-            .chunks_exact(4)
-            .zip(t[1..=full].chunks_exact(4))
-            .zip(v[..full].chunks_exact(4).zip(v[1..=full].chunks_exact(4)));
-        for ((t0, t1), (p0, p1)) in quads {
-            let d = load_u(t1) - load_u(t0);
-            let dt = cast::<u64x4, f64x4>(d | magic) - two52;
-            let x = term4(load_f(p0), load_f(p1), dt);
-            let sum = s_hi + x;
-            let bb = sum - s_hi;
-            s_lo += (s_hi - (sum - bb)) + (x - bb);
-            s_hi = sum;
-        }
-        for k in 0..4 {
-            out.merge(&CompensatedSum::from_parts(
-                s_hi.as_array()[k],
-                s_lo.as_array()[k],
-            ));
-        }
-    }
-    for i in full..segs {
-        let dt = small_i64_to_f64(t[i + 1].wrapping_sub(t[i]) as u64);
-        out.add(term(v[i], v[i + 1], dt));
-    }
-    out
 }
 
 #[inline(always)]

@@ -136,27 +136,33 @@ fn parse_plain_seconds(s: &[u8]) -> Option<i64> {
 /// fields are a few bytes long.
 #[inline]
 pub fn scan_decimal(s: &[u8]) -> Option<(u64, u32, u32)> {
-    let mut m: u64 = 0;
-    let mut digits = 0u32;
-    let mut frac = 0u32;
-    let mut point = false;
-    for &c in s {
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            m = m.wrapping_mul(10).wrapping_add(d as u64);
-            digits += 1;
-            frac += point as u32;
-        } else if c == b'.' && !point {
-            point = true;
-        } else {
-            return None;
-        }
-    }
-    // 19 digits always fit a u64; the wrapping arithmetic above never wrapped.
-    if digits == 0 || digits > 19 {
+    // 19 digits always fit a u64, so the digit loops need no overflow check.
+    if s.is_empty() || s.len() > 20 {
         return None;
     }
-    Some((m, frac, digits))
+    let mut point = s.len();
+    for (i, &c) in s.iter().enumerate() {
+        if c == b'.' {
+            point = i;
+            break;
+        }
+    }
+    let (int_part, frac_part) = (&s[..point], s.get(point + 1..).unwrap_or(&[]));
+    // Branch-free digit loops: a non-digit anywhere sets `bad`.
+    let mut m: u64 = 0;
+    let mut bad = false;
+    for part in [int_part, frac_part] {
+        for &c in part {
+            let d = c.wrapping_sub(b'0');
+            bad |= d > 9;
+            m = m.wrapping_mul(10).wrapping_add(d as u64);
+        }
+    }
+    let digits = (int_part.len() + frac_part.len()) as u32;
+    if bad || digits == 0 || digits > 19 {
+        return None;
+    }
+    Some((m, frac_part.len() as u32, digits))
 }
 
 /// Parse an integer nanosecond field.

@@ -74,11 +74,7 @@ enum Row {
 }
 
 fn power_value() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        (0u32..1000).prop_map(f64::from),
-        0.0..2000.0f64,
-        Just(0.0),
-    ]
+    prop_oneof![(0u32..1000).prop_map(f64::from), 0.0..2000.0f64, Just(0.0),]
 }
 
 fn row(anomalies: u32, errors: bool) -> impl Strategy<Value = Row> {
@@ -116,13 +112,25 @@ fn trace(max_rows: usize, anomalies: u32, errors: bool) -> impl Strategy<Value =
         prop_oneof![Just(Rule::Trapezoid), Just(Rule::Hold), Just(Rule::Counter)],
         prop_oneof![Just(0i64), Just(EPOCH_2024), Just(-1_000_000 * S)],
         proptest::collection::vec(row(anomalies, errors), 0..max_rows),
-        prop_oneof![Just(None), (S..10 * S).prop_map(Some), Just(Some(1i64 << 60))],
+        prop_oneof![
+            Just(None),
+            (S..10 * S).prop_map(Some),
+            Just(Some(1i64 << 60))
+        ],
         prop_oneof![Just(None), Just(Some(5000.0f64))],
     )
-        .prop_map(|(rule, t0, rows, max_gap_ns, modulus)| build(rule, t0, &rows, max_gap_ns, modulus))
+        .prop_map(|(rule, t0, rows, max_gap_ns, modulus)| {
+            build(rule, t0, &rows, max_gap_ns, modulus)
+        })
 }
 
-fn build(rule: Rule, t0: i64, rows: &[Row], max_gap_ns: Option<i64>, modulus: Option<f64>) -> Trace {
+fn build(
+    rule: Rule,
+    t0: i64,
+    rows: &[Row],
+    max_gap_ns: Option<i64>,
+    modulus: Option<f64>,
+) -> Trace {
     let opts = Options {
         rule,
         max_gap_ns,
@@ -187,7 +195,11 @@ fn close_ulps(a: f64, b: f64, ulps: f64) -> bool {
 }
 
 /// Same state apart from the grouping of the compensated sum.
-fn assert_same_state(got: &Partial, want: &Partial, ulps: f64) -> std::result::Result<(), TestCaseError> {
+fn assert_same_state(
+    got: &Partial,
+    want: &Partial,
+    ulps: f64,
+) -> std::result::Result<(), TestCaseError> {
     prop_assert_eq!(got.cfg, want.cfg);
     prop_assert_eq!(got.counts, want.counts);
     prop_assert_eq!(got.first, want.first);
@@ -197,8 +209,18 @@ fn assert_same_state(got: &Partial, want: &Partial, ulps: f64) -> std::result::R
         prop_assert_eq!(got.max_dt_ns, want.max_dt_ns);
     }
     if want.counts.n_samples >= 1 {
-        prop_assert!(got.min_value == want.min_value, "{} vs {}", got.min_value, want.min_value);
-        prop_assert!(got.max_value == want.max_value, "{} vs {}", got.max_value, want.max_value);
+        prop_assert!(
+            got.min_value == want.min_value,
+            "{} vs {}",
+            got.min_value,
+            want.min_value
+        );
+        prop_assert!(
+            got.max_value == want.max_value,
+            "{} vs {}",
+            got.max_value,
+            want.max_value
+        );
     }
     prop_assert!(
         close_ulps(got.energy_j(), want.energy_j(), ulps),
@@ -209,7 +231,11 @@ fn assert_same_state(got: &Partial, want: &Partial, ulps: f64) -> std::result::R
     Ok(())
 }
 
-fn same_outcome(got: &Result<Partial>, want: &Result<Partial>, ulps: f64) -> std::result::Result<(), TestCaseError> {
+fn same_outcome(
+    got: &Result<Partial>,
+    want: &Result<Partial>,
+    ulps: f64,
+) -> std::result::Result<(), TestCaseError> {
     match (got, want) {
         (Ok(g), Ok(w)) => assert_same_state(g, w, ulps),
         (Err(g), Err(w)) => {
@@ -427,12 +453,18 @@ fn thread_count_changes_no_bit() {
     };
     let one = integrate_channel(&opts, &t, &v, 1).unwrap();
     for threads in [2, 3, 0] {
-        assert_eq!(integrate_channel(&opts, &t, &v, threads).unwrap(), one, "threads = {threads}");
+        assert_eq!(
+            integrate_channel(&opts, &t, &v, threads).unwrap(),
+            one,
+            "threads = {threads}"
+        );
     }
     assert_eq!(one.counts.n_gaps, 1);
     assert_eq!(one.counts.n_nonfinite, 1);
     assert_eq!(one.counts.n_negative_clamped, 1);
-    let windows: Vec<(i64, i64)> = (0..200).map(|k| (t[0] + k * 10 * S, t[0] + k * 10 * S + 7 * S)).collect();
+    let windows: Vec<(i64, i64)> = (0..200)
+        .map(|k| (t[0] + k * 10 * S, t[0] + k * 10 * S + 7 * S))
+        .collect();
     let (_, w1) = integrate_windows(&opts, &t, &v, &windows, 1).unwrap();
     let (_, w2) = integrate_windows(&opts, &t, &v, &windows, 2).unwrap();
     assert_eq!(w1, w2);
