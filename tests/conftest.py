@@ -25,6 +25,7 @@ settings.register_profile(
     max_examples=200,
     deadline=None,
     derandomize=True,
+    database=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
