@@ -108,6 +108,20 @@ pub fn parse_decimal_seconds(s: &[u8]) -> std::result::Result<i64, DecimalError>
     Ok(if neg { -ns } else { ns })
 }
 
+/// Nanoseconds per unit of the last decimal, by number of decimals.
+pub const NS_PER_DECIMAL: [i64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
+
 /// The common case in one pass: plain `digits[.digits]` with at most 19
 /// digits, scaled to ns with one checked multiplication.
 #[inline]
@@ -116,19 +130,9 @@ fn parse_plain_seconds(s: &[u8]) -> Option<i64> {
     if frac > 9 {
         return None;
     }
-    const SCALE: [i64; 10] = [
-        1_000_000_000,
-        100_000_000,
-        10_000_000,
-        1_000_000,
-        100_000,
-        10_000,
-        1_000,
-        100,
-        10,
-        1,
-    ];
-    i64::try_from(m).ok()?.checked_mul(SCALE[frac as usize])
+    i64::try_from(m)
+        .ok()?
+        .checked_mul(NS_PER_DECIMAL[frac as usize])
 }
 
 /// `digits[.digits]` as (all digits as an integer, digits after the point, digit count);

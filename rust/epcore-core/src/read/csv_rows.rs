@@ -3,8 +3,8 @@
 
 use crate::config::{Options, Rule};
 use crate::error::{Error, Location, Result};
-use crate::read::fields::{is_null_token, parse_f64, trim_field};
-use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError};
+use crate::read::fields::{is_null_token, parse_f64, trim_field, POW10};
+use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError, NS_PER_DECIMAL};
 
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum TimeKind {
@@ -301,80 +301,58 @@ pub(super) fn parse_piece(bytes: &[u8], offset: usize, s: &Schema, max_record: u
     p
 }
 
-const NS_SCALE: [i64; 10] = [
-    1_000_000_000,
-    100_000_000,
-    10_000_000,
-    1_000_000,
-    100_000,
-    10_000,
-    1_000,
-    100,
-    10,
-    1,
-];
-const POW10: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-];
-
-/// `digits[.digits],[-]digits[.digits]` in one pass, or `None` for anything
-/// else (the general parser then decides). Values agree with the general path:
-/// exact nanoseconds, and Clinger's exact case for the power. The digit counts
-/// are capped inside the loops, so wrapping arithmetic never wraps; it only
+/// One run of digits with at most one '.' (if `point_ok`), stopping at the first
+/// other byte: (digits as an integer, digit count, digits after the point,
+/// whether a point was seen, index of the stop). `None` past `max_digits`.
+/// The cap keeps the wrapping arithmetic from ever wrapping; wrapping only
 /// spares the overflow checks that release builds keep on.
-#[inline]
-fn plain_two_columns(line: &[u8], kind: TimeKind) -> Option<(i64, f64)> {
-    let n = line.len();
-    let mut i = 0;
+#[inline(always)]
+fn digit_run(
+    line: &[u8],
+    mut i: usize,
+    point_ok: bool,
+    max_digits: u32,
+) -> Option<(u64, u32, u32, bool, usize)> {
     let (mut m, mut digits, mut frac, mut point) = (0u64, 0u32, 0u32, false);
-    while i < n {
+    while i < line.len() {
         let c = line[i];
         let d = c.wrapping_sub(b'0');
         if d <= 9 {
             m = m.wrapping_mul(10).wrapping_add(d as u64);
             digits = digits.wrapping_add(1);
             frac = frac.wrapping_add(point as u32);
-        } else if c == b'.' && !point && kind == TimeKind::Seconds {
+        } else if c == b'.' && !point && point_ok {
             point = true;
         } else {
             break;
         }
-        if digits > 18 {
+        if digits > max_digits {
             return None;
         }
         i = i.wrapping_add(1);
     }
+    Some((m, digits, frac, point, i))
+}
+
+/// `digits[.digits],[-]digits[.digits]` in one pass, or `None` for anything
+/// else (the general parser then decides). Values agree with the general path:
+/// exact nanoseconds, and Clinger's exact case for the power.
+#[inline]
+fn plain_two_columns(line: &[u8], kind: TimeKind) -> Option<(i64, f64)> {
+    let n = line.len();
+    let (m, digits, frac, point, i) = digit_run(line, 0, kind == TimeKind::Seconds, 18)?;
     if digits == 0 || i == n || line[i] != b',' || frac > 9 || (point && frac == 0) {
         return None;
     }
     let t = match kind {
         TimeKind::Seconds => i64::try_from(m)
             .ok()?
-            .checked_mul(NS_SCALE[frac as usize])?,
+            .checked_mul(NS_PER_DECIMAL[frac as usize])?,
         TimeKind::Nanoseconds => m as i64,
     };
-    i += 1;
-    let neg = i < n && line[i] == b'-';
-    i += neg as usize;
-    let (mut m, mut digits, mut frac, mut point) = (0u64, 0u32, 0u32, false);
-    while i < n {
-        let c = line[i];
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            m = m.wrapping_mul(10).wrapping_add(d as u64);
-            digits = digits.wrapping_add(1);
-            frac = frac.wrapping_add(point as u32);
-        } else if c == b'.' && !point {
-            point = true;
-        } else {
-            return None;
-        }
-        if digits > 15 {
-            return None;
-        }
-        i = i.wrapping_add(1);
-    }
-    if digits == 0 {
+    let neg = line.get(i + 1) == Some(&b'-');
+    let (m, digits, frac, _, end) = digit_run(line, i + 1 + neg as usize, true, 15)?;
+    if digits == 0 || end != n {
         return None;
     }
     let x = m as f64 / POW10[frac as usize];
@@ -411,7 +389,10 @@ mod tests {
             };
             // When the one-pass parser takes a line, it must agree with the general path.
             if let Some((t, v)) = plain_two_columns(line, kind) {
-                assert_eq!(Some((t, v.to_bits())), general.map(|(t, v)| (t, v.to_bits())));
+                assert_eq!(
+                    Some((t, v.to_bits())),
+                    general.map(|(t, v)| (t, v.to_bits()))
+                );
             }
         }
         assert!(plain_two_columns(b"1717000000.123456,312.45", TimeKind::Seconds).is_some());

@@ -44,7 +44,8 @@ pub fn parse_f64(f: &[u8]) -> Option<f64> {
     std::str::from_utf8(f).ok()?.parse::<f64>().ok()
 }
 
-const POW10: [f64; 16] = [
+/// Exact powers of ten for Clinger's fast path.
+pub const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 

@@ -79,15 +79,7 @@ impl<R: Read> LineReader<R> {
                 break (self.start, idx, idx + skip, true);
             }
             if self.end - self.start > self.max_record_bytes {
-                return Err(Error::RecordTooLong {
-                    at: Location {
-                        path: Some(self.path.clone()),
-                        line: Some(self.line_no + 1),
-                        byte_offset: Some(self.base_offset + self.start as u64),
-                        ..Location::default()
-                    },
-                    limit: self.max_record_bytes,
-                });
+                return Err(self.too_long(self.start));
             }
             if self.eof {
                 if self.start == self.end {
@@ -98,15 +90,7 @@ impl<R: Read> LineReader<R> {
             self.fill()?;
         };
         if hi - lo > self.max_record_bytes {
-            return Err(Error::RecordTooLong {
-                at: Location {
-                    path: Some(self.path.clone()),
-                    line: Some(self.line_no + 1),
-                    byte_offset: Some(self.base_offset + lo as u64),
-                    ..Location::default()
-                },
-                limit: self.max_record_bytes,
-            });
+            return Err(self.too_long(lo));
         }
         self.start = next;
         self.line_no += 1;
@@ -139,15 +123,7 @@ impl<R: Read> LineReader<R> {
                 break (self.start, self.end, false);
             }
             if self.end - self.start > self.max_record_bytes {
-                return Err(Error::RecordTooLong {
-                    at: Location {
-                        path: Some(self.path.clone()),
-                        line: Some(self.line_no + 1),
-                        byte_offset: Some(self.base_offset + self.start as u64),
-                        ..Location::default()
-                    },
-                    limit: self.max_record_bytes,
-                });
+                return Err(self.too_long(self.start));
             }
             self.fill()?;
         };
@@ -163,6 +139,19 @@ impl<R: Read> LineReader<R> {
     /// Account for the lines of a batch returned by [`next_batch`](Self::next_batch).
     pub fn skip_lines(&mut self, n: u64) {
         self.line_no += n;
+    }
+
+    /// The error for a line starting at `buf[at]` that exceeds the record limit.
+    fn too_long(&self, at: usize) -> Error {
+        Error::RecordTooLong {
+            at: Location {
+                path: Some(self.path.clone()),
+                line: Some(self.line_no + 1),
+                byte_offset: Some(self.base_offset + at as u64),
+                ..Location::default()
+            },
+            limit: self.max_record_bytes,
+        }
     }
 
     /// Move the unread tail to the front and read one more chunk after it.
