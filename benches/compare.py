@@ -244,6 +244,30 @@ def bench_integrate(n: int, runs: int, rep: Report) -> None:
     print(table(["method", "median ms", "min–max ms", "throughput", "GB/s (16 B/sample)",
                  "of np.sum bandwidth", "vs fastest numpy.trapezoid"], rows))
 
+    # Diagnostics: the same samples with every gap shortened to 1 ms, so no block leaves the fast kernel.
+    tc = np.empty_like(t)
+    tc[0] = t[0]
+    np.cumsum(np.minimum(np.diff(t), 1_000_000), out=tc[1:])
+    tc[1:] += t[0]
+    diag: list[tuple[str, Callable[[], Any]]] = [
+        ("epcore _core.integrate_channel, 1 thread, gap-free copy", lambda: _core.integrate_channel(tc, p, opts, 1)),
+        ("epcore _core.integrate_channel, 2 threads, gap-free copy", lambda: _core.integrate_channel(tc, p, opts, 2)),
+    ]
+    dtimes, _ = run_each(diag, runs)
+    del tc
+    rows = []
+    for name, _ in diag:
+        ts = dtimes[name]
+        m = med(ts)
+        rows.append([name, ms(m), f"{ms(min(ts))}–{ms(max(ts))}", si(n / m) + "samples/s",
+                     f"{16 * n / m / 1e9:.2f}", f"{t_sum / m:.2f}", f"{t_trap / m:.2f}×"])
+    n_gap_blocks = len(np.unique(np.flatnonzero(np.diff(t) > gen.MAX_GAP_NS) // 65536))
+    print("\ndiagnostic, not a target: the same power samples with each gap shortened to 1 ms, so every "
+          f"block stays in the fast kernel (with gaps, {n_gap_blocks} of the {-(-n // 65536)} blocks of "
+          "65536 rows hold a gap interval and take the per-sample path)\n")
+    print(table(["method", "median ms", "min–max ms", "throughput", "GB/s (16 B/sample)",
+                 "of np.sum bandwidth", "vs fastest numpy.trapezoid"], rows))
+
     # Energies: epcore against an extended-precision reference and numpy.trapezoid, gap intervals removed.
     part1 = res["epcore _core.integrate_channel, 1 thread"]
     part2 = res["epcore _core.integrate_channel, 2 threads"]
@@ -355,10 +379,13 @@ def bench_windows(n: int, n_w: int, runs: int, rep: Report) -> None:
     _, (e1, _, _) = res["epcore _core.integrate_windows, 1 thread"]
     _, (e2, _, _) = res["epcore _core.integrate_windows, 2 threads"]
     hi = res["epcore.integrate(t, p, windows=w, threads=2)"].window_energy_j
-    err = np.abs(e1 - ref) / np.maximum(np.abs(e1), 1e-300)
-    err = np.where(np.abs(e1 - ref) <= 1e-12, 0.0, err)
-    worst = float(err.max())
-    print(f"\nnumpy exact vs epcore: max rel diff {worst:.1e} over {n_w} windows "
+    # Relative for windows of 1 J or more, absolute (J) below: a window that is mostly gap holds
+    # millijoules, and numpy's uncompensated prefix differences carry ~1e-10 J of rounding there.
+    diff = np.abs(e1 - ref)
+    worst = float(np.max(diff / np.maximum(np.abs(e1), 1.0)))
+    plain = float(np.max(np.where(diff > 0, diff / np.maximum(np.abs(e1), 1e-300), 0.0)))
+    print(f"\nnumpy exact vs epcore: max diff {worst:.1e} relative (absolute in J below 1 J; plain relative "
+          f"{plain:.1e}, max absolute {float(diff.max()):.1e} J) over {n_w} windows "
           f"(energies {e1.min():.1f}–{e1.max():.1f} J); 2 threads identical to 1: {bool(np.array_equal(e1, e2))}; "
           f"epcore.integrate identical: {bool(np.array_equal(e1, hi))}")
     t_best = min(med(times[main[2][0]]), med(times[main[3][0]]))
@@ -367,7 +394,7 @@ def bench_windows(n: int, n_w: int, runs: int, rep: Report) -> None:
     rep.targets += [
         Target(f"windows {n_w:.0e} over {n:.0e}: epcore ({best_name}) vs numpy exact", t_np / t_best, 10.0,
                note=f"epcore.integrate: {t_np / t_hi:.2f}×"),
-        Target("windows: numpy exact matches epcore (max rel diff)", worst, TOL, unit="rel",
+        Target("windows: numpy exact matches epcore (max rel diff, abs below 1 J)", worst, TOL, unit="rel",
                higher_is_better=False),
     ]
 

@@ -1,7 +1,7 @@
 """Deterministic synthetic data for the benchmarks (seed 0), like docs/BASELINES.md.
 
 * :func:`trace` — a GPU power trace: nominal 1 kHz with ±10 % period jitter,
-  about 2 gaps of 0.5–30 s per 10⁶ samples, idle near 70 W and bursts of
+  2 gaps of 0.5–30 s per 2²⁰ samples (at random rows), idle near 70 W and bursts of
   600–700 W with 50 ms ramps, 3 % noise, 0.01 W resolution. Timestamps are
   int64 ns on a µs grid (so the 6-decimal CSV holds them exactly), epoch
   2024-05-29 (1 717 000 000 s).
@@ -91,7 +91,7 @@ class TraceStream:
         """The next :data:`BLOCK` samples: int64 ns timestamps and float64 watts."""
         m = BLOCK
         dt_us = np.rint(self._period_us * (1.0 + self._jitter * self._rt.uniform(-1.0, 1.0, m))).astype(np.int64)
-        n_gaps = int(self._rt.poisson(self._gaps_per_million * m / 1e6))
+        n_gaps = round(self._gaps_per_million * m / 1e6)  # a fixed count, so every size has gaps
         pos = self._rt.integers(0, m, n_gaps)
         dt_us[pos] += np.rint(self._rt.uniform(0.5, 30.0, n_gaps) * 1e6).astype(np.int64)
         t = np.cumsum(dt_us)
