@@ -27,32 +27,8 @@ fn small_i64_to_f64(x: u64) -> f64 {
 
 /// Integrate one block of rows (`index0` is the channel row index of `t[0]`).
 pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Result<Partial> {
-    let fast = match cfg.opts.rule {
-        Rule::Trapezoid => fused(
-            cfg,
-            t,
-            v,
-            index0,
-            |p0, p1, dt| (p0 + p1) * dt,
-            |p0, p1, dt| (p0 + p1) * dt,
-        ),
-        Rule::Hold => fused(
-            cfg,
-            t,
-            v,
-            index0,
-            |p0, _p1, dt| p0 * dt,
-            |p0, _p1, dt| p0 * dt,
-        ),
-        Rule::Counter => fused(
-            cfg,
-            t,
-            v,
-            index0,
-            |c0, c1, _dt| c1 - c0,
-            |c0, c1, _dt| c1 - c0,
-        ),
-    };
+    let fast =
+        fast_block::<false>(cfg, t, v, index0).or_else(|| fast_block::<true>(cfg, t, v, index0));
     if let Some(p) = fast {
         return Ok(p);
     }
@@ -61,6 +37,42 @@ pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Resul
         p.push(ti, vi, index0 + i as u64)?;
     }
     Ok(p)
+}
+
+/// The fused pass for each rule; `GAPS` is the variant that also counts (and,
+/// for power, skips) intervals above the gap threshold.
+fn fast_block<const GAPS: bool>(
+    cfg: &Resolved,
+    t: &[i64],
+    v: &[f64],
+    index0: u64,
+) -> Option<Partial> {
+    match cfg.opts.rule {
+        Rule::Trapezoid => fused::<GAPS, _, _>(
+            cfg,
+            t,
+            v,
+            index0,
+            |p0, p1, dt| (p0 + p1) * dt,
+            |p0, p1, dt| (p0 + p1) * dt,
+        ),
+        Rule::Hold => fused::<GAPS, _, _>(
+            cfg,
+            t,
+            v,
+            index0,
+            |p0, _p1, dt| p0 * dt,
+            |p0, _p1, dt| p0 * dt,
+        ),
+        Rule::Counter => fused::<GAPS, _, _>(
+            cfg,
+            t,
+            v,
+            index0,
+            |c0, c1, _dt| c1 - c0,
+            |c0, c1, _dt| c1 - c0,
+        ),
+    }
 }
 
 #[inline(always)]
@@ -101,11 +113,11 @@ fn hi(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The fused pass. Returns `None` if the block has any anomaly, which the
-/// checks after the loop detect from the extremes, an integer order mask and
-/// the finiteness of the sum.
+/// The fused pass. Returns `None` if the block has any anomaly (a gap too,
+/// unless `GAPS`), which the checks after the loop detect from the extremes
+/// of the intervals and values and from the finiteness of the sum.
 #[inline(always)]
-fn fused<F, G>(
+fn fused<const GAPS: bool, F, G>(
     cfg: &Resolved,
     t: &[i64],
     v: &[f64],
@@ -118,21 +130,26 @@ where
     G: Fn(f64x4, f64x4, f64x4) -> f64x4,
 {
     let n = t.len();
-    if n < 2 || v.len() != n {
+    // Intervals convert to f64 exactly below 2^52 ns (52 days); a larger threshold goes the slow way.
+    const DT_LIMIT: f64 = 4_503_599_627_370_496.0;
+    if n < 2 || v.len() != n || cfg.max_gap_ns as f64 >= DT_LIMIT {
         return None;
     }
     let rule = cfg.opts.rule;
-    // Beyond 2^52 ns (52 days) the integer-to-float trick is not exact; such dt go the slow way.
-    const DT_LIMIT: u64 = 1 << 52;
+    let skip_gaps = GAPS && rule != Rule::Counter;
+    let max_gap = f64x4::splat(cfg.max_gap_ns as f64);
 
-    // Two independent vectors of four lanes hide the latency of the TwoSum chain.
+    // Two vectors of four lanes for the sums hide the latency of the TwoSum chain;
+    // the extremes need one vector each. Few live registers: no spills on SSE2.
     let zero = f64x4::ZERO;
     let (mut s_hi, mut s_lo) = ([zero; 2], [zero; 2]);
-    let (mut sum_dt, mut or_dt) = ([zero; 2], [u64x4::ZERO; 2]);
-    let mut min_dt = [f64x4::splat(f64::INFINITY); 2];
-    let mut max_dt = [zero; 2];
-    let mut min_v = [f64x4::splat(f64::INFINITY); 2];
-    let mut max_v = [f64x4::splat(f64::NEG_INFINITY); 2];
+    let mut min_dt = f64x4::splat(f64::INFINITY);
+    let mut max_dt = zero;
+    let mut min_v = f64x4::splat(f64::INFINITY);
+    let mut max_v = f64x4::splat(f64::NEG_INFINITY);
+    let (mut gap_n, mut gap_dt) = (zero, zero);
+    let mut or_d = u64x4::ZERO;
+    let mut v_sum = zero;
     let magic = u64x4::splat(MAGIC);
     let two52 = f64x4::splat(TWO52);
     let segs = n - 1;
@@ -148,17 +165,27 @@ where
     for ((t0, t1), (p0, p1)) in quads {
         for j in 0..2 {
             let r = 4 * j..4 * j + 4;
+            // The conversion is exact only below 2^52: a negative (wrapped) or larger
+            // difference would collide with the exponent bits, so all are OR-ed and checked.
             let d = load_u(&t1[r.clone()]) - load_u(&t0[r.clone()]);
-            or_dt[j] |= d;
-            // Integers below 2^52 convert exactly through the exponent bits.
+            or_d |= d;
             let dt = cast::<u64x4, f64x4>(d | magic) - two52;
             let (a, b) = (load_f(&p0[r.clone()]), load_f(&p1[r]));
-            sum_dt[j] += dt;
-            min_dt[j] = min_dt[j].fast_min(dt);
-            max_dt[j] = max_dt[j].fast_max(dt);
-            min_v[j] = min_v[j].fast_min(a);
-            max_v[j] = max_v[j].fast_max(a);
-            let x = term4(a, b, dt);
+            min_dt = min_dt.fast_min(dt);
+            max_dt = max_dt.fast_max(dt);
+            min_v = min_v.fast_min(a);
+            max_v = max_v.fast_max(a);
+            let mut x = term4(a, b, dt);
+            if GAPS {
+                // Masking a gap's term could hide a NaN in it: values get their own sum.
+                v_sum += a;
+                let gap = dt.simd_gt(max_gap);
+                gap_n += gap & f64x4::ONE;
+                gap_dt += gap & dt;
+                if skip_gaps {
+                    x &= !gap;
+                }
+            }
             // TwoSum, lane-wise.
             let sum = s_hi[j] + x;
             let bb = sum - s_hi[j];
@@ -172,46 +199,45 @@ where
         min_v: f64::INFINITY,
         max_v: f64::NEG_INFINITY,
     };
-    let mut any_dt = 0u64;
-    let mut total_dt = 0.0f64;
+    let (mut n_gaps, mut gap_total) = (0.0f64, 0.0f64);
+    let mut any_d = 0u64;
+    let mut any_v = 0.0f64;
+    for k in 0..4 {
+        any_d |= or_d.as_array()[k];
+        ex.min_dt = lo(ex.min_dt, min_dt.as_array()[k]);
+        ex.max_dt = hi(ex.max_dt, max_dt.as_array()[k]);
+        ex.min_v = lo(ex.min_v, min_v.as_array()[k]);
+        ex.max_v = hi(ex.max_v, max_v.as_array()[k]);
+        n_gaps += gap_n.as_array()[k];
+        any_v += v_sum.as_array()[k];
+        gap_total += gap_dt.as_array()[k];
+    }
     let mut lanes = Lanes::<LANES>::new();
     for j in 0..2 {
-        for &d in or_dt[j].as_array() {
-            any_dt |= d;
-        }
-        for k in 0..4 {
-            total_dt += sum_dt[j].as_array()[k];
-            ex.min_dt = lo(ex.min_dt, min_dt[j].as_array()[k]);
-            ex.max_dt = hi(ex.max_dt, max_dt[j].as_array()[k]);
-            ex.min_v = lo(ex.min_v, min_v[j].as_array()[k]);
-            ex.max_v = hi(ex.max_v, max_v[j].as_array()[k]);
-        }
         lanes.set(4 * j, s_hi[j].as_array(), s_lo[j].as_array());
     }
-    let mut i = full;
     let mut tail = CompensatedSum::default();
-    while i < segs {
+    for i in full..segs {
         let (t0, t1, p0, p1) = (t[i], t[i + 1], v[i], v[i + 1]);
         let d = t1.wrapping_sub(t0) as u64;
-        any_dt |= d;
+        any_d |= d;
         let dt = small_i64_to_f64(d);
-        total_dt += dt;
         ex.min_dt = lo(ex.min_dt, dt);
         ex.max_dt = hi(ex.max_dt, dt);
         ex.min_v = lo(ex.min_v, p0);
         ex.max_v = hi(ex.max_v, p0);
-        tail.add(term(p0, p1, dt));
-        i += 1;
+        any_v += p0;
+        let gap = GAPS && dt > cfg.max_gap_ns as f64;
+        if gap {
+            n_gaps += 1.0;
+            gap_total += dt;
+        }
+        if !(gap && skip_gaps) {
+            tail.add(term(p0, p1, dt));
+        }
     }
-    // Every wrapped difference below 2^52 (none negative, none huge) and none zero; and
-    // their sum matching the true span rules out a wrap through the i64 range inside
-    // the block, which would add a multiple of 2^64 ns.
-    let span = t[n - 1].checked_sub(t[0])?;
-    if any_dt >= DT_LIMIT || !(ex.min_dt > 0.0) || (total_dt - span as f64).abs() > 1e6 {
-        return None;
-    }
-    let mut all = ex;
     let last_v = v[n - 1];
+    let mut all = ex;
     all.min_v = lo(all.min_v, last_v);
     all.max_v = hi(all.max_v, last_v);
     let mut sum = CompensatedSum::default();
@@ -225,11 +251,18 @@ where
         // Counters must not decrease: every term is >= 0.
         Rule::Counter => all.min_v >= 0.0 && all.max_v.is_finite() && counter_terms_ok(v),
     };
-    if !(values_ok && s_hi.is_finite() && s_lo.is_finite()) || all.max_dt > cfg.max_gap_ns as f64 {
+    // Every interval positive and below 2^52 ns, and (without GAPS) none a gap; the
+    // intervals bounded by the largest one rule out a wrap through the i64 range.
+    let dt_ok =
+        any_d < 1 << 52 && all.min_dt > 0.0 && (GAPS || all.max_dt <= cfg.max_gap_ns as f64);
+    let finite = s_hi.is_finite() && s_lo.is_finite() && any_v.is_finite() && last_v.is_finite();
+    if !(values_ok && dt_ok && finite) || gap_total >= DT_LIMIT {
         return None;
     }
-    // A span beyond i64 (each step fits, the sum does not) takes the checked path.
-    let covered = t[n - 1].checked_sub(t[0])?;
+    let reach = (all.max_dt as i64).checked_mul(segs as i64)?;
+    t[0].checked_add(reach)?;
+    let span = t[n - 1].checked_sub(t[0])?;
+    let gap_ns = gap_total as i64;
     Some(Partial {
         cfg: *cfg,
         sum,
@@ -246,7 +279,9 @@ where
         counts: Counts {
             n_rows: n as u64,
             n_samples: n as u64,
-            covered_ns: covered,
+            n_gaps: n_gaps as u64,
+            gap_ns,
+            covered_ns: if skip_gaps { span - gap_ns } else { span },
             ..Counts::default()
         },
         min_dt_ns: all.min_dt as i64,
@@ -296,6 +331,22 @@ mod tests {
                 assert_eq!(fast.max_dt_ns, reference.max_dt_ns);
                 assert_eq!(fast.min_value, reference.min_value);
             }
+        }
+    }
+
+    #[test]
+    fn a_nan_inside_a_gap_is_still_seen() {
+        let cfg = Options {
+            max_gap_ns: Some(3),
+            ..Options::default()
+        }
+        .resolve(&[]);
+        for n in [2usize, 9, 17] {
+            let t: Vec<i64> = (0..n as i64).map(|i| i * 4).collect();
+            let mut v = vec![1.0; n];
+            v[0] = f64::NAN;
+            let p = block_partial(&cfg, &t, &v, 0).unwrap();
+            assert_eq!(p.counts.n_nonfinite, 1, "n={n}");
         }
     }
 

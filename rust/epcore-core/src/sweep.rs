@@ -1,7 +1,7 @@
 //! Window edges over clean data, in one block-parallel pass.
 //!
-//! For a channel where every row is accepted and no interval is a gap (the
-//! common case), each block of rows is validated and summed by the block
+//! For a channel where every row is accepted as it is (the common case; gaps
+//! are allowed), each block of rows is validated and summed by the block
 //! kernel, then swept again while it is still in cache to get the cumulative
 //! energy at every window edge that falls in it. Block prefixes are merged in
 //! order afterwards, so threads never change a bit of the result. Anything
@@ -15,7 +15,7 @@ use crate::sum::CompensatedSum;
 use wide::f64x4;
 
 /// Cumulative native energy from the first sample to each edge (in `edges` order),
-/// and the partial of the whole channel; `None` unless the channel is clean.
+/// and the partial of the whole channel; `None` if any row needed a repair.
 pub fn clean_sweep(
     cfg: &Resolved,
     t: &[i64],
@@ -42,6 +42,7 @@ pub fn clean_sweep(
     let last = bounds[n_blocks];
     let groups = threads.clamp(1, n_blocks);
     let per = n_blocks.div_ceil(groups);
+    let skip = skip_above(cfg);
     let job = |b0: usize, b1: usize, out: &mut [CompensatedSum]| -> Option<Vec<Partial>> {
         let base = bounds[b0];
         let mut parts = Vec::with_capacity(b1 - b0);
@@ -52,6 +53,7 @@ pub fn clean_sweep(
             let mine = &edges[bounds[b]..bounds[b + 1]];
             local_edges(
                 cfg.opts.rule,
+                skip,
                 t,
                 v,
                 lo,
@@ -101,6 +103,7 @@ pub fn clean_sweep(
         if b > 0 {
             prefix.add(segment_term(
                 cfg.opts.rule,
+                skip,
                 t[lo - 1],
                 t[lo],
                 v[lo - 1],
@@ -116,11 +119,9 @@ pub fn clean_sweep(
         whole.merge(p).ok()?;
     }
     let c = &whole.counts;
-    let clean = c.n_rows == c.n_samples
-        && c.n_negative_clamped == 0
-        && c.n_gaps == 0
-        && c.n_wraps == 0
-        && c.n_resets == 0;
+    // Gaps are fine here (their segments are skipped above); repairs are not.
+    let clean =
+        c.n_rows == c.n_samples && c.n_negative_clamped == 0 && c.n_wraps == 0 && c.n_resets == 0;
     if !clean {
         return None;
     }
@@ -130,15 +131,27 @@ pub fn clean_sweep(
     Some((whole, locals))
 }
 
-/// One segment's native energy, exactly as the block kernel and `Partial` compute it.
+/// One segment's native energy, exactly as the block kernel and `Partial` compute it;
+/// 0 for a gap of a power rule (intervals above `skip_above`).
 #[inline]
-fn segment_term(rule: Rule, t0: i64, t1: i64, p0: f64, p1: f64) -> f64 {
+fn segment_term(rule: Rule, skip_above: f64, t0: i64, t1: i64, p0: f64, p1: f64) -> f64 {
     // Wrapping: unvalidated blocks are swept before the clean check and discarded after it.
     let dt = t1.wrapping_sub(t0) as f64;
+    if dt > skip_above {
+        return 0.0;
+    }
     match rule {
         Rule::Trapezoid => (p0 + p1) * dt,
         Rule::Hold => p0 * dt,
         Rule::Counter => p1 - p0,
+    }
+}
+
+/// Power is not integrated across a gap; a counter's difference is exact across it.
+fn skip_above(cfg: &Resolved) -> f64 {
+    match cfg.opts.rule {
+        Rule::Counter => f64::INFINITY,
+        Rule::Trapezoid | Rule::Hold => cfg.max_gap_ns as f64,
     }
 }
 
@@ -177,7 +190,7 @@ impl QuadAcc {
 
 /// The four terms of quad `q` (segments `q..q+4`; the caller guarantees `t[q + 4]` exists).
 #[inline(always)]
-fn quad_terms(rule: Rule, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
+fn quad_terms(rule: Rule, skip_above: f64, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
     let t1 = [t[q + 1], t[q + 2], t[q + 3], t[q + 4]];
     let p0 = f64x4::new([v[q], v[q + 1], v[q + 2], v[q + 3]]);
     let p1 = f64x4::new([v[q + 1], v[q + 2], v[q + 3], v[q + 4]]);
@@ -192,7 +205,7 @@ fn quad_terms(rule: Rule, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
         Rule::Hold => p0 * dt,
         Rule::Counter => p1 - p0,
     };
-    (x, t1)
+    (x & !dt.simd_gt(f64x4::splat(skip_above)), t1)
 }
 
 /// Energy from row `lo` to each edge of one block (edges sorted, all in `[t[lo], t[hi])`).
@@ -201,8 +214,10 @@ fn quad_terms(rule: Rule, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
 /// accumulators; the quad an edge falls in is added with the terms before the
 /// edge only, and the rest of it when the walk moves on (adding 0 leaves a lane
 /// exactly as it was), so no term is ever added twice or summed in scalar code.
+#[allow(clippy::too_many_arguments)]
 fn local_edges(
     rule: Rule,
+    skip: f64,
     t: &[i64],
     v: &[f64],
     lo: usize,
@@ -223,12 +238,12 @@ fn local_edges(
             let q = lo + (j - lo) / 4 * 4;
             let parity = ((q - lo) / 4) % 2;
             if j == q && t[q + 4] <= x {
-                acc.add(parity, quad_terms(rule, t, v, q).0);
+                acc.add(parity, quad_terms(rule, skip, t, v, q).0);
                 j += 4;
                 continue;
             }
             // x cuts this quad: add the terms from j that end at or before x.
-            let (terms, t1) = quad_terms(rule, t, v, q);
+            let (terms, t1) = quad_terms(rule, skip, t, v, q);
             let arr = terms.as_array();
             let mut take = [0.0f64; 4];
             let mut next = j;
@@ -247,12 +262,13 @@ fn local_edges(
             }
         }
         while j >= quads_end && j < n_terms && t[j + 1] <= x {
-            tail.add(segment_term(rule, t[j], t[j + 1], v[j], v[j + 1]));
+            tail.add(segment_term(rule, skip, t[j], t[j + 1], v[j], v[j + 1]));
             j += 1;
         }
         let mut f = acc.fold();
         f.merge(&tail);
-        if x > t[j] && j + 1 < t.len() {
+        let inside_gap = j + 1 < t.len() && t[j + 1].wrapping_sub(t[j]) as f64 > skip;
+        if x > t[j] && j + 1 < t.len() && !inside_gap {
             f.add(edge_part(
                 rule,
                 t[j],
