@@ -17,8 +17,8 @@ const LANES: usize = 8;
 
 /// Integers below 2^52 convert to f64 exactly by this bit trick, which
 /// vectorizes on every x86-64 (a plain `as f64` from i64 does not before AVX-512).
-const MAGIC: u64 = 0x4330_0000_0000_0000;
-const TWO52: f64 = 4_503_599_627_370_496.0;
+pub(crate) const MAGIC: u64 = 0x4330_0000_0000_0000;
+pub(crate) const TWO52: f64 = 4_503_599_627_370_496.0;
 
 #[inline(always)]
 fn small_i64_to_f64(x: u64) -> f64 {
@@ -75,13 +75,15 @@ fn fast_block<const GAPS: bool>(
     }
 }
 
+/// Four timestamps as lanes.
 #[inline(always)]
-fn load_u(s: &[i64]) -> u64x4 {
+pub(crate) fn load_u(s: &[i64]) -> u64x4 {
     u64x4::new([s[0] as u64, s[1] as u64, s[2] as u64, s[3] as u64])
 }
 
+/// Four values as lanes.
 #[inline(always)]
-fn load_f(s: &[f64]) -> f64x4 {
+pub(crate) fn load_f(s: &[f64]) -> f64x4 {
     f64x4::new([s[0], s[1], s[2], s[3]])
 }
 

@@ -9,10 +9,21 @@
 
 use crate::config::{Resolved, Rule};
 use crate::integrate::BLOCK_ROWS;
-use crate::kernel::block_partial;
+use crate::kernel::{block_partial, load_f, load_u, MAGIC, TWO52};
 use crate::partial::Partial;
-use crate::sum::CompensatedSum;
-use wide::f64x4;
+use crate::sum::{two_sum, CompensatedSum};
+use wide::bytemuck::cast;
+use wide::{f64x4, u64x4};
+
+/// What a clean sweep found.
+pub struct Swept {
+    /// The partial of the whole channel.
+    pub whole: Partial,
+    /// Cumulative native energy from the first sample to each edge, in `edges` order.
+    pub at_edges: Vec<CompensatedSum>,
+    /// Every gap interval `(t_k, t_k+1)`, in time order.
+    pub gaps: Vec<(i64, i64)>,
+}
 
 /// Cumulative native energy from the first sample to each edge (in `edges` order),
 /// and the partial of the whole channel; `None` if any row needed a repair.
@@ -22,7 +33,7 @@ pub fn clean_sweep(
     v: &[f64],
     edges: &[(i64, u32)],
     threads: usize,
-) -> Option<(Partial, Vec<CompensatedSum>)> {
+) -> Option<Swept> {
     let n = t.len();
     if n < 2 || v.len() != n {
         return None;
@@ -128,7 +139,29 @@ pub fn clean_sweep(
     for l in &mut locals[last..] {
         *l = whole.sum;
     }
-    Some((whole, locals))
+    // Where the gaps are: only blocks that counted one, and the bridges, are scanned.
+    let mut gaps = Vec::new();
+    if whole.counts.n_gaps > 0 {
+        for (b, p) in parts.iter().enumerate() {
+            let lo = b * BLOCK_ROWS;
+            let hi = (lo + BLOCK_ROWS + 1).min(n);
+            let from = if p.counts.n_gaps > 0 {
+                lo
+            } else {
+                hi.saturating_sub(2).max(lo)
+            };
+            for k in from..hi - 1 {
+                if t[k + 1] - t[k] > cfg.max_gap_ns {
+                    gaps.push((t[k], t[k + 1]));
+                }
+            }
+        }
+    }
+    Some(Swept {
+        whole,
+        at_edges: locals,
+        gaps,
+    })
 }
 
 /// One segment's native energy, exactly as the block kernel and `Partial` compute it;
@@ -174,17 +207,18 @@ impl QuadAcc {
         *h = s;
     }
 
+    /// The total as one compensated sum, folded as a tree (vectors, then lanes
+    /// pairwise) so the dependency chain is three TwoSums deep, not eight.
     fn fold(&self) -> CompensatedSum {
-        let mut out = CompensatedSum::default();
-        for p in 0..2 {
-            for k in 0..4 {
-                out.merge(&CompensatedSum::from_parts(
-                    self.hi[p].as_array()[k],
-                    self.lo[p].as_array()[k],
-                ));
-            }
-        }
-        out
+        let (h0, h1) = (self.hi[0], self.hi[1]);
+        let s = h0 + h1;
+        let bb = s - h0;
+        let lo = self.lo[0] + self.lo[1] + ((h0 - (s - bb)) + (h1 - bb));
+        let (s, lo) = (s.as_array(), lo.as_array());
+        let (a, ea) = two_sum(s[0], s[1]);
+        let (b, eb) = two_sum(s[2], s[3]);
+        let (c, ec) = two_sum(a, b);
+        CompensatedSum::from_parts(c, ((lo[0] + lo[1]) + (lo[2] + lo[3])) + ((ea + eb) + ec))
     }
 }
 
@@ -192,14 +226,10 @@ impl QuadAcc {
 #[inline(always)]
 fn quad_terms(rule: Rule, skip_above: f64, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
     let t1 = [t[q + 1], t[q + 2], t[q + 3], t[q + 4]];
-    let p0 = f64x4::new([v[q], v[q + 1], v[q + 2], v[q + 3]]);
-    let p1 = f64x4::new([v[q + 1], v[q + 2], v[q + 3], v[q + 4]]);
-    let dt = f64x4::new([
-        t1[0].wrapping_sub(t[q]) as f64,
-        t1[1].wrapping_sub(t1[0]) as f64,
-        t1[2].wrapping_sub(t1[1]) as f64,
-        t1[3].wrapping_sub(t1[2]) as f64,
-    ]);
+    let (p0, p1) = (load_f(&v[q..q + 4]), load_f(&v[q + 1..q + 5]));
+    // Exact below 2^52 ns, which the block kernel checked for clean blocks (others are discarded).
+    let d = load_u(&t[q + 1..q + 5]) - load_u(&t[q..q + 4]);
+    let dt = cast::<u64x4, f64x4>(d | u64x4::splat(MAGIC)) - f64x4::splat(TWO52);
     let x = match rule {
         Rule::Trapezoid => (p0 + p1) * dt,
         Rule::Hold => p0 * dt,

@@ -16,7 +16,7 @@ use crate::error::{Error, Location, Result};
 use crate::integrate::{effective_threads, integrate_resolved, require_two_samples};
 use crate::partial::{Partial, Sample};
 use crate::sum::CompensatedSum;
-use crate::sweep::{advance, clean_sweep, edge_part};
+use crate::sweep::{advance, clean_sweep, edge_part, Swept};
 
 /// Energy and coverage of each window of one channel.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -71,8 +71,11 @@ pub fn integrate_windows(
     }
     let cfg = opts.resolve(&t[..t.len().min(GAP_HEAD_ROWS)]);
     let edges = sorted_edges(windows);
-    if let Some((whole, at_edges)) =
-        clean_sweep(&cfg, t, v, &edges, effective_threads(threads, t.len()))
+    if let Some(Swept {
+        whole,
+        at_edges,
+        gaps,
+    }) = clean_sweep(&cfg, t, v, &edges, effective_threads(threads, t.len()))
     {
         require_two_samples(&whole)?;
         let (t0, t1) = (t[0], t[t.len() - 1]);
@@ -80,7 +83,7 @@ pub fn integrate_windows(
         for (&(_, id), f) in edges.iter().zip(at_edges) {
             by_id[id as usize] = f;
         }
-        let gaps = Gaps::find(&cfg, t, whole.counts.n_gaps);
+        let gaps = Gaps::new(gaps);
         let mut out = WindowEnergies::with_capacity(windows.len());
         for (i, &(a, b)) in windows.iter().enumerate() {
             out.energy_j
@@ -118,24 +121,17 @@ struct Gaps {
 }
 
 impl Gaps {
-    fn find(cfg: &Resolved, t: &[i64], expected: u64) -> Gaps {
-        let mut g = Gaps {
-            start: Vec::new(),
-            end: Vec::new(),
-            prefix_ns: vec![0],
-        };
-        if expected == 0 {
-            return g;
+    fn new(gaps: Vec<(i64, i64)>) -> Gaps {
+        let mut prefix_ns = Vec::with_capacity(gaps.len() + 1);
+        prefix_ns.push(0);
+        for &(a, b) in &gaps {
+            prefix_ns.push(prefix_ns[prefix_ns.len() - 1] + (b - a));
         }
-        for w in t.windows(2) {
-            if w[1] - w[0] > cfg.max_gap_ns {
-                g.start.push(w[0]);
-                g.end.push(w[1]);
-                let last = g.prefix_ns[g.prefix_ns.len() - 1];
-                g.prefix_ns.push(last + (w[1] - w[0]));
-            }
+        Gaps {
+            start: gaps.iter().map(|g| g.0).collect(),
+            end: gaps.iter().map(|g| g.1).collect(),
+            prefix_ns,
         }
-        g
     }
 
     /// Time of `(a, b)` inside gaps, and how many gaps overlap it.
