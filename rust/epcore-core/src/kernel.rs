@@ -132,9 +132,10 @@ where
     G: Fn(f64x4, f64x4, f64x4) -> f64x4,
 {
     let n = t.len();
-    // Intervals convert to f64 exactly below 2^52 ns (52 days); a larger threshold goes the slow way.
+    // Intervals convert to f64 exactly below 2^52 ns (52 days), which is checked below; a
+    // threshold beyond that (max_gap_s = 1e9, "never a gap") compares the same in f64.
     const DT_LIMIT: f64 = 4_503_599_627_370_496.0;
-    if n < 2 || v.len() != n || cfg.max_gap_ns as f64 >= DT_LIMIT {
+    if n < 2 || v.len() != n {
         return None;
     }
     let rule = cfg.opts.rule;
@@ -350,6 +351,22 @@ mod tests {
             let p = block_partial(&cfg, &t, &v, 0).unwrap();
             assert_eq!(p.counts.n_nonfinite, 1, "n={n}");
         }
+    }
+
+    #[test]
+    fn a_huge_gap_threshold_keeps_the_fast_path() {
+        let cfg = Options {
+            max_gap_ns: Some(i64::MAX),
+            ..Options::default()
+        }
+        .resolve(&[]);
+        let t: Vec<i64> = (0..100).map(|i| i * 1_000_000_000_000).collect();
+        let v = vec![5.0; 100];
+        assert!(fast_block::<false>(&cfg, &t, &v, 0).is_some());
+        assert_eq!(
+            block_partial(&cfg, &t, &v, 0).unwrap().energy_j(),
+            5.0 * 99_000.0
+        );
     }
 
     #[test]

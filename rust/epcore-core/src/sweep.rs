@@ -227,9 +227,15 @@ impl QuadAcc {
 fn quad_terms(rule: Rule, skip_above: f64, t: &[i64], v: &[f64], q: usize) -> (f64x4, [i64; 4]) {
     let t1 = [t[q + 1], t[q + 2], t[q + 3], t[q + 4]];
     let (p0, p1) = (load_f(&v[q..q + 4]), load_f(&v[q + 1..q + 5]));
-    // Exact below 2^52 ns, which the block kernel checked for clean blocks (others are discarded).
     let d = load_u(&t[q + 1..q + 5]) - load_u(&t[q..q + 4]);
-    let dt = cast::<u64x4, f64x4>(d | u64x4::splat(MAGIC)) - f64x4::splat(TWO52);
+    let lanes = d.as_array();
+    // The bit trick is exact below 2^52 ns; a longer interval (a clean block can hold
+    // one, integrated by the sample-by-sample path) converts the plain way.
+    let dt = if (lanes[0] | lanes[1] | lanes[2] | lanes[3]) >> 52 == 0 {
+        cast::<u64x4, f64x4>(d | u64x4::splat(MAGIC)) - f64x4::splat(TWO52)
+    } else {
+        f64x4::new(lanes.map(|x| x as i64 as f64))
+    };
     let x = match rule {
         Rule::Trapezoid => (p0 + p1) * dt,
         Rule::Hold => p0 * dt,
