@@ -463,3 +463,17 @@ def test_real_nvidia_smi_trace(shared_data: Path) -> None:
     w = epcore.integrate(t, p, windows=np.stack([edges[:-1], edges[1:]], axis=1))
     assert math.fsum(w.window_energy_j) == pytest.approx(r.energy_j, rel=1e-14)
     assert w.window_coverage.tolist() == [1.0] * 10
+
+
+@pytest.mark.parametrize("rule_kw", [{"energy_counter": [0.0, 1.0, 2.0]}, {"power_w": [1.0, 1.0, 1.0]}])
+@pytest.mark.parametrize("window", [(-(9 * 10**18), 9 * 10**18), (-(2**63), 2**63 - 1), (0, 5)])
+def test_spans_beyond_the_int64_range_never_panic(rule_kw: dict[str, Any], window: tuple[int, int]) -> None:
+    """A trace and windows spanning more than int64 ns: a result or a typed error, never a panic."""
+    t = np.array([-(9 * 10**18), 0, 9 * 10**18])
+    key, values = next(iter(rule_kw.items()))
+    try:
+        r = epcore.integrate(t, windows=[window], **{key: np.array(values)})
+    except epcore.EpcoreError:
+        return
+    assert r.window_energy_j is not None and np.all(np.isfinite(r.window_energy_j))
+    assert r.window_coverage is not None and np.all((r.window_coverage >= 0) & (r.window_coverage <= 1))

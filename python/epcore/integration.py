@@ -157,7 +157,10 @@ def _with_windows(
     channels: list[ChannelEnergy],
 ) -> IntegrationResult:
     energy = np.vstack([e for e, _, _ in per_window])
-    length = (w[:, 1] - w[:, 0]).astype(np.float64)
+    # Exact int64 lengths; only a window longer than the int64 range (the difference
+    # wraps negative, since end >= start is checked) falls back to float.
+    diff = w[:, 1] - w[:, 0]
+    length = np.where(diff >= 0, diff.astype(np.float64), w[:, 1].astype(np.float64) - w[:, 0].astype(np.float64))
     coverages = []
     for (_, covered, _), ch in zip(per_window, channels):
         inside = (w[:, 0] >= ch.first_t_ns) & (w[:, 0] <= ch.last_t_ns)
@@ -182,6 +185,8 @@ def partial(
     rule: str = "trapezoid",
     max_gap_s: float | None = None,
     strict: bool = False,
+    negative_tolerance_w: float = 1.0,
+    max_power_w: float = 100_000.0,
     counter_unit: str = "J",
     counter_modulus: float | None = None,
     threads: int | None = None,
@@ -200,8 +205,15 @@ def partial(
     >>> epcore.merge(a, b).energy_j == epcore.partial(t, p, max_gap_s=5.0).energy_j
     True
     """
-    opts = options(rule=rule, max_gap_s=max_gap_s, strict=strict, counter_unit=counter_unit,
-                   counter_modulus=counter_modulus)
+    opts = options(
+        rule=rule,
+        max_gap_s=max_gap_s,
+        strict=strict,
+        negative_tolerance_w=negative_tolerance_w,
+        max_power_w=max_power_w,
+        counter_unit=counter_unit,
+        counter_modulus=counter_modulus,
+    )
     t_ns = timestamps_ns(t)
     v = values_f64(values, "values")
     check_len(v, len(t_ns), "values")

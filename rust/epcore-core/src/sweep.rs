@@ -151,7 +151,7 @@ pub fn clean_sweep(
                 hi.saturating_sub(2).max(lo)
             };
             for k in from..hi - 1 {
-                if t[k + 1] - t[k] > cfg.max_gap_ns {
+                if t[k + 1].saturating_sub(t[k]) > cfg.max_gap_ns {
                     gaps.push((t[k], t[k + 1]));
                 }
             }

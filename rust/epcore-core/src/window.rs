@@ -89,14 +89,15 @@ pub fn integrate_windows(
             out.energy_j
                 .push(cfg.to_joules(by_id[2 * i + 1].difference(&by_id[2 * i])));
             let (in_gaps_ns, n_gaps) = gaps.overlap(a, b);
-            let inside = b.clamp(t0, t1) - a.clamp(t0, t1);
+            // Saturating: a trace may span more than the i64 range of ns differences.
+            let inside = b.clamp(t0, t1).saturating_sub(a.clamp(t0, t1));
             // Power is not integrated across a gap; a counter's difference is.
             let skipped = if cfg.opts.rule == Rule::Counter {
                 0
             } else {
                 in_gaps_ns
             };
-            out.covered_ns.push(inside - skipped);
+            out.covered_ns.push(inside.saturating_sub(skipped));
             out.n_gaps.push(n_gaps);
         }
         return Ok((whole, out));
@@ -122,10 +123,10 @@ struct Gaps {
 
 impl Gaps {
     fn new(gaps: Vec<(i64, i64)>) -> Gaps {
-        let mut prefix_ns = Vec::with_capacity(gaps.len() + 1);
-        prefix_ns.push(0);
+        let mut prefix_ns: Vec<i64> = Vec::with_capacity(gaps.len() + 1);
+        prefix_ns.push(0i64);
         for &(a, b) in &gaps {
-            prefix_ns.push(prefix_ns[prefix_ns.len() - 1] + (b - a));
+            prefix_ns.push(prefix_ns[prefix_ns.len() - 1].saturating_add(b.saturating_sub(a)));
         }
         Gaps {
             start: gaps.iter().map(|g| g.0).collect(),
@@ -142,9 +143,9 @@ impl Gaps {
         if i1 <= i0 {
             return (0, 0);
         }
-        let mut ns = self.prefix_ns[i1] - self.prefix_ns[i0];
-        ns -= (a - self.start[i0]).max(0); // the first gap may start before a
-        ns -= (self.end[i1 - 1] - b).max(0); // the last may end after b
+        let mut ns = self.prefix_ns[i1].saturating_sub(self.prefix_ns[i0]);
+        ns = ns.saturating_sub(a.saturating_sub(self.start[i0]).max(0)); // the first gap may start before a
+        ns = ns.saturating_sub(self.end[i1 - 1].saturating_sub(b).max(0)); // the last may end after b
         (ns, (i1 - i0) as u64)
     }
 }
@@ -206,7 +207,7 @@ impl Materialized {
                 acc.add(seg);
                 m.prefix.push(acc);
                 m.prefix_cov
-                    .push(m.prefix_cov[m.prefix_cov.len() - 1] + cov);
+                    .push(m.prefix_cov[m.prefix_cov.len() - 1].saturating_add(cov));
                 m.prefix_gaps
                     .push(m.prefix_gaps[m.prefix_gaps.len() - 1] + is_gap as u64);
             }
@@ -225,7 +226,7 @@ impl Materialized {
         s.merge(&CompensatedSum::from_parts(0.0, -lo));
         (
             s,
-            self.prefix_cov[k1] - self.prefix_cov[k0],
+            self.prefix_cov[k1].saturating_sub(self.prefix_cov[k0]),
             self.prefix_gaps[k1] - self.prefix_gaps[k0],
         )
     }
@@ -281,7 +282,7 @@ fn sweep(
         if k1 > k {
             let (e, c, g) = seg.range(k, k1);
             acc.merge(&e);
-            cov += c;
+            cov = cov.saturating_add(c);
             gaps += g;
             k = k1;
         }
@@ -299,7 +300,7 @@ fn sweep(
                 }
                 let (e, c) = seg.part(k, u);
                 here.energy.add(e);
-                here.covered_ns += c;
+                here.covered_ns = here.covered_ns.saturating_add(c);
             }
         }
         *st = here;
@@ -309,7 +310,8 @@ fn sweep(
         let (a, b) = (&states[2 * i], &states[2 * i + 1]);
         out.energy_j
             .push(cfg.to_joules(b.energy.difference(&a.energy)));
-        out.covered_ns.push(b.covered_ns - a.covered_ns);
+        out.covered_ns
+            .push(b.covered_ns.saturating_sub(a.covered_ns));
         out.n_gaps.push(b.gaps_started.saturating_sub(a.gaps_ended));
     }
     out
