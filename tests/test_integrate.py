@@ -477,3 +477,18 @@ def test_spans_beyond_the_int64_range_never_panic(rule_kw: dict[str, Any], windo
         return
     assert r.window_energy_j is not None and np.all(np.isfinite(r.window_energy_j))
     assert r.window_coverage is not None and np.all((r.window_coverage >= 0) & (r.window_coverage <= 1))
+
+
+def test_errors_name_the_callers_row_and_channel() -> None:
+    """With a channel column (and after sorting) the error names the input row, not the channel's."""
+    t = np.array([0, 0, 1, 1, 2, 2]) * 10**9
+    ch = np.array(["a", "b", "a", "b", "a", "b"])
+    p = np.array([1.0, 1.0, 1.0, 1.0, 1.0, -50.0])
+    with pytest.raises(epcore.TraceError) as info:
+        epcore.integrate(t, p, channel=ch)
+    assert info.value.index == 5
+    assert str(info.value).startswith("channel b: index 5: ")
+    t2 = np.array([2, 0, 1]) * 10**9
+    with pytest.raises(epcore.TraceError) as info:
+        epcore.integrate(t2, np.array([-50.0, 1.0, 1.0]), on_unsorted="sort")
+    assert info.value.index == 0

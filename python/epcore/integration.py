@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._arrays import Float64Array, Int64Array, check_len, split_channels, timestamps_ns, values_f64, windows_ns
-from .exceptions import ConfigError
+from .exceptions import ConfigError, EpcoreError
 from .results import ChannelEnergy, IntegrationResult
 
 __all__ = ["integrate", "partial", "merge", "options", "Rule", "COUNTER_UNITS_J"]
@@ -133,21 +133,52 @@ def integrate(
     for name, values, rows in chans:
         ct = t_ns if rows is None else np.ascontiguousarray(t_ns[rows])
         n_reordered = 0
+        order: npt.NDArray[np.intp] | None = None
         if on_unsorted == "sort" and ct.size > 1 and bool(np.any(ct[1:] < ct[:-1])):
             order = np.argsort(ct, kind="stable")
             n_reordered = int(np.count_nonzero(order != np.arange(order.size)))
             ct, values = np.ascontiguousarray(ct[order]), np.ascontiguousarray(values[order])
-        if w is None:
-            part = _core.integrate_channel(ct, values, opts, n_threads)
-        else:
-            part, arrays = _core.integrate_windows(ct, values, w, opts, n_threads)
-            per_window.append(arrays)
+        try:
+            if w is None:
+                part = _core.integrate_channel(ct, values, opts, n_threads)
+            else:
+                part, arrays = _core.integrate_windows(ct, values, w, opts, n_threads)
+                per_window.append(arrays)
+        except EpcoreError as e:
+            raise _in_input_rows(e, name if len(chans) > 1 else None, rows, order) from None
         results.append(ChannelEnergy.from_partial(name, part, power_semantics, n_reordered=n_reordered))
 
     base = IntegrationResult.from_channels(results)
     if w is None:
         return base
     return _with_windows(base, w, per_window, results)
+
+
+def _in_input_rows(
+    e: EpcoreError, channel: str | None, rows: npt.NDArray[np.intp] | None, order: npt.NDArray[np.intp] | None
+) -> EpcoreError:
+    """The core names a row of the channel as integrated; name the caller's row (and channel) instead."""
+    if e.index is None or (channel is None and rows is None and order is None):
+        return e
+    index = e.index
+    if order is not None:
+        index = int(order[index])
+    if rows is not None:
+        index = int(rows[index])
+    where = f"index {index}" if channel is None else f"channel {channel}: index {index}"
+    message = str(e).replace(f"index {e.index}", where, 1)
+    return type(e)(
+        message,
+        code=e.code,
+        reason=e.reason,
+        hint=e.hint,
+        value=e.value,
+        path=e.path,
+        line=e.line,
+        column=e.column,
+        byte_offset=e.byte_offset,
+        index=index,
+    )
 
 
 def _with_windows(
