@@ -74,7 +74,7 @@ def seconds_to_ns(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ..
 def integrate_csv(
     path: str | PathLike[str],
     options: Options,
-    chunk_bytes: int = 1048576,
+    chunk_bytes: int = 4194304,
     max_record_bytes: int = 1048576,
     progress: Callable[[int], object] | None = None,
 ) -> tuple[list[tuple[str, Partial]], dict[str, Any]]: ...

@@ -20,7 +20,7 @@ def integrate_file(
     strict: bool = False,
     negative_tolerance_w: float = 1.0,
     max_power_w: float = 100_000.0,
-    chunk_bytes: int = 1 << 20,
+    chunk_bytes: int = 1 << 22,
     power_semantics: str = "unknown",
     progress: Callable[[int], None] | None = None,
 ) -> IntegrationResult:

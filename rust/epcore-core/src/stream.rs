@@ -49,6 +49,23 @@ impl ChannelStream {
         Ok(())
     }
 
+    /// Many rows at once, copied a block at a time; `line0 + rel[i]` is row i's line.
+    fn push_rows(&mut self, t: &[i64], v: &[f64], line0: u64, rel: &[u32]) -> Result<()> {
+        let mut at = 0;
+        while at < t.len() {
+            let take = (BLOCK_ROWS - self.t.len()).min(t.len() - at);
+            self.t.extend_from_slice(&t[at..at + take]);
+            self.v.extend_from_slice(&v[at..at + take]);
+            self.line
+                .extend(rel[at..at + take].iter().map(|&r| line0 + r as u64));
+            at += take;
+            if self.t.len() == BLOCK_ROWS {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
     fn resolved(&mut self) -> Resolved {
         let head = &self.t[..self.t.len().min(GAP_HEAD_ROWS)];
         let opts = self.opts;
@@ -147,6 +164,32 @@ impl StreamIntegrator {
     pub fn push(&mut self, id: usize, t_ns: i64, value: f64, line: u64) -> Result<()> {
         match self.channels.get_mut(id) {
             Some(c) => c.push(t_ns, value, line),
+            None => Err(Error::InvalidArgument {
+                name: "channel".into(),
+                value: id.to_string(),
+                reason: "unknown channel id".into(),
+            }),
+        }
+    }
+
+    /// Feed many rows of one channel: `t[i]`, `value[i]` from line `line0 + rel_line[i]`.
+    pub fn push_rows(
+        &mut self,
+        id: usize,
+        t: &[i64],
+        value: &[f64],
+        line0: u64,
+        rel_line: &[u32],
+    ) -> Result<()> {
+        if t.len() != value.len() || t.len() != rel_line.len() {
+            return Err(Error::LengthMismatch {
+                what: "rows".into(),
+                expected: t.len(),
+                found: value.len(),
+            });
+        }
+        match self.channels.get_mut(id) {
+            Some(c) => c.push_rows(t, value, line0, rel_line),
             None => Err(Error::InvalidArgument {
                 name: "channel".into(),
                 value: id.to_string(),

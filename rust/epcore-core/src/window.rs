@@ -5,10 +5,11 @@
 //! interpolation for trapezoid and counters, the held value for hold). A
 //! window's energy is `F(end) - F(start)`, computed from the compensated
 //! cumulative sums, so adjacent windows add up to their union. Edges are
-//! visited in time order in one sweep over the samples, which costs one pass
-//! over the data plus sorting the edges. Nothing is extrapolated: the part of
-//! a window outside the trace, or inside a gap, is not covered and shows in
-//! the window's coverage.
+//! visited in time order: a channel whose rows all went in unrepaired (the
+//! common case, gaps allowed) takes the block-parallel sweep of
+//! [`crate::sweep`]; any other replays the reference path into prefix sums.
+//! Nothing is extrapolated: the part of a window outside the trace, or inside
+//! a gap, is not covered and shows in the window's coverage.
 
 use crate::config::{Options, Resolved, Rule, GAP_HEAD_ROWS};
 use crate::edges::sorted_edges;

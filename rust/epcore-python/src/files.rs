@@ -18,7 +18,7 @@ type Channels = Vec<(String, PyPartial)>;
 ///
 /// `progress(bytes_read)` is called between chunks, if given.
 #[pyfunction]
-#[pyo3(signature = (path, options, chunk_bytes = 1048576, max_record_bytes = 1048576, progress = None))]
+#[pyo3(signature = (path, options, chunk_bytes = 4194304, max_record_bytes = 1048576, progress = None))]
 pub fn integrate_csv<'py>(
     py: Python<'py>,
     path: PathBuf,

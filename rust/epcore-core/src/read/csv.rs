@@ -98,14 +98,19 @@ pub fn integrate_csv(
                 Some(id) => vec![id],
                 None => p.names.iter().map(|n| sink.channel_id(n)).collect(),
             };
-            for i in 0..p.t.len() {
-                let id = if single.is_some() {
-                    ids[0]
-                } else {
-                    ids[p.ch[i] as usize]
-                };
-                sink.push(id, p.t[i], p.v[i], line_base + p.line[i] as u64)
+            if let Some(id) = single {
+                sink.push_rows(id, &p.t, &p.v, line_base, &p.line)
                     .map_err(|e| place(e, &shown, &schema))?;
+            } else {
+                for i in 0..p.t.len() {
+                    sink.push(
+                        ids[p.ch[i] as usize],
+                        p.t[i],
+                        p.v[i],
+                        line_base + p.line[i] as u64,
+                    )
+                    .map_err(|e| place(e, &shown, &schema))?;
+                }
             }
             if let Some((rel, at, what, bytes)) = p.failure {
                 // Rows before the bad line may hold an earlier error: surface it first.

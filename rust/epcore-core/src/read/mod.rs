@@ -21,7 +21,7 @@ pub struct ReadOptions {
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            chunk_bytes: 1 << 20,
+            chunk_bytes: 1 << 22,
             max_record_bytes: 1 << 20,
         }
     }
