@@ -10,7 +10,7 @@
 //! ```
 //! use epcore_core::economics::{steady_state, Inputs};
 //!
-//! let r = steady_state(&Inputs::new(5600.0, 2500.0)).unwrap();
+//! let r = steady_state(&Inputs::new(5600.0, 2500.0))?;
 //! assert_eq!(r.it.joules_per_token, 2.24);
 //! assert!((r.it.cost_per_million_tokens - 0.0497777).abs() < 1e-6);
 //! assert!((r.it.queries_per_kwh - 3214.2857).abs() < 1e-3);
@@ -18,6 +18,7 @@
 //!
 //! let bad = steady_state(&Inputs::new(5600.0, 0.0)).unwrap_err();
 //! assert_eq!(bad.code(), "invalid_argument");
+//! # Ok::<(), epcore_core::Error>(())
 //! ```
 
 use crate::error::{Error, Result};
@@ -241,7 +242,7 @@ mod tests {
     use super::*;
 
     fn seed() -> SteadyState {
-        steady_state(&Inputs::new(5600.0, 2500.0)).unwrap()
+        steady_state(&Inputs::new(5600.0, 2500.0)).expect("the test input is valid")
     }
 
     fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -283,19 +284,20 @@ mod tests {
         let mut x = Inputs::new(5600.0, 2500.0);
         x.pue = 1.25;
         x.grid_g_co2_per_kwh = Some(400.0);
-        let r = steady_state(&x).unwrap();
-        let (it, fac) = (r.it, r.facility.unwrap());
+        let r = steady_state(&x).expect("the test input is valid");
+        let (it, fac) = (r.it, r.facility.expect("the test input is valid"));
         assert_eq!(fac.joules_per_token, 2.8);
         assert!(close(fac.wh_per_query, it.wh_per_query * 1.25, 1e-15));
         assert!(close(fac.queries_per_kwh, it.queries_per_kwh / 1.25, 1e-15));
         // 0.31111 Wh × 400 g/kWh = 0.124444 g at the IT level.
         assert!(close(
-            it.g_co2_per_query.unwrap(),
+            it.g_co2_per_query.expect("the test input is valid"),
             0.124_444_444_444_444_44,
             1e-15
         ));
         assert!(close(
-            fac.g_co2_per_million_tokens.unwrap(),
+            fac.g_co2_per_million_tokens
+                .expect("the test input is valid"),
             311.111_111_111_111_1,
             1e-15
         ));
@@ -304,10 +306,10 @@ mod tests {
     #[test]
     fn bad_power_and_throughput_are_errors() {
         for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            let e = steady_state(&Inputs::new(bad, 2500.0)).unwrap_err();
+            let e = steady_state(&Inputs::new(bad, 2500.0)).expect_err("the test input is invalid");
             assert_eq!(e.code(), "invalid_argument");
             assert!(e.to_string().starts_with("power_w = "), "{e}");
-            let e = steady_state(&Inputs::new(5600.0, bad)).unwrap_err();
+            let e = steady_state(&Inputs::new(5600.0, bad)).expect_err("the test input is invalid");
             assert!(e.to_string().starts_with("tokens_per_s = "), "{e}");
         }
     }
@@ -316,10 +318,10 @@ mod tests {
     fn negative_price_needs_the_flag() {
         let mut x = Inputs::new(5600.0, 2500.0);
         x.price_per_kwh = -0.02;
-        let e = steady_state(&x).unwrap_err();
+        let e = steady_state(&x).expect_err("the test input is invalid");
         assert!(e.reason().contains("negative price"), "{e}");
         x.allow_negative_price = true;
-        let r = steady_state(&x).unwrap();
+        let r = steady_state(&x).expect("the test input is valid");
         assert!(r.it.cost_per_query < 0.0);
         x.price_per_kwh = f64::NAN;
         assert!(steady_state(&x).is_err());
@@ -329,7 +331,13 @@ mod tests {
     fn zero_price_is_free_not_an_error() {
         let mut x = Inputs::new(5600.0, 2500.0);
         x.price_per_kwh = 0.0;
-        assert_eq!(steady_state(&x).unwrap().it.cost_per_query, 0.0);
+        assert_eq!(
+            steady_state(&x)
+                .expect("the test input is valid")
+                .it
+                .cost_per_query,
+            0.0
+        );
     }
 
     #[test]
@@ -342,7 +350,7 @@ mod tests {
         for bad in ["usd", "US", "USDX", "", "U$D", "ÜSD", "US\u{0}"] {
             let mut x = Inputs::new(1.0, 1.0);
             x.currency = bad.into();
-            let e = steady_state(&x).unwrap_err();
+            let e = steady_state(&x).expect_err("the test input is invalid");
             assert!(e.to_string().starts_with("currency = "), "{e}");
         }
     }
@@ -364,7 +372,7 @@ mod tests {
         for (name, mutate) in cases {
             let mut x = Inputs::new(5600.0, 2500.0);
             mutate(&mut x);
-            let e = steady_state(&x).unwrap_err();
+            let e = steady_state(&x).expect_err("the test input is invalid");
             assert!(e.to_string().starts_with(&format!("{name} = ")), "{e}");
         }
     }
@@ -372,7 +380,7 @@ mod tests {
     #[test]
     fn overflow_and_underflow_are_errors_not_inf() {
         for (p, t) in [(1e300, 1e-300), (1e-300, 1e300), (f64::MAX, 1.0)] {
-            let e = steady_state(&Inputs::new(p, t)).unwrap_err();
+            let e = steady_state(&Inputs::new(p, t)).expect_err("the test input is invalid");
             assert!(e.reason().contains("double precision"), "{e}");
         }
     }

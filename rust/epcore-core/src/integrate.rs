@@ -27,8 +27,9 @@ const MIN_ROWS_PER_THREAD: usize = 1 << 20;
 /// use epcore_core::integrate::integrate_channel;
 /// let t: Vec<i64> = (0..11).map(|i| i * 100_000_000).collect(); // 1 s at 10 Hz
 /// let p = vec![300.0; 11];
-/// let part = integrate_channel(&Options::default(), &t, &p, 1).unwrap();
+/// let part = integrate_channel(&Options::default(), &t, &p, 1)?;
 /// assert_eq!(part.energy_j(), 300.0);
+/// # Ok::<(), epcore_core::Error>(())
 /// ```
 pub fn integrate_channel(opts: &Options, t: &[i64], v: &[f64], threads: usize) -> Result<Partial> {
     opts.validate()?;
@@ -154,9 +155,9 @@ mod tests {
     fn thread_count_does_not_change_a_bit() {
         let (t, v) = trace(3 * MIN_ROWS_PER_THREAD + 12345);
         let o = Options::default();
-        let one = integrate_channel(&o, &t, &v, 1).unwrap();
-        let two = integrate_channel(&o, &t, &v, 2).unwrap();
-        let three = integrate_channel(&o, &t, &v, 3).unwrap();
+        let one = integrate_channel(&o, &t, &v, 1).expect("the test input is valid");
+        let two = integrate_channel(&o, &t, &v, 2).expect("the test input is valid");
+        let three = integrate_channel(&o, &t, &v, 3).expect("the test input is valid");
         assert_eq!(one, two);
         assert_eq!(one, three);
     }
@@ -166,7 +167,8 @@ mod tests {
         let (t, mut v) = trace(4 * BLOCK_ROWS);
         v[3 * BLOCK_ROWS + 5] = -50.0;
         v[BLOCK_ROWS + 7] = 1e9;
-        let e = integrate_channel(&Options::default(), &t, &v, 2).unwrap_err();
+        let e = integrate_channel(&Options::default(), &t, &v, 2)
+            .expect_err("the test input is invalid");
         assert_eq!(e.code(), "implausible_power");
         assert_eq!(
             e.location().and_then(|l| l.index),
@@ -178,7 +180,8 @@ mod tests {
     fn unsorted_across_a_block_boundary() {
         let (mut t, v) = trace(2 * BLOCK_ROWS);
         t[BLOCK_ROWS] = t[BLOCK_ROWS - 1] - 5;
-        let e = integrate_channel(&Options::default(), &t, &v, 1).unwrap_err();
+        let e = integrate_channel(&Options::default(), &t, &v, 1)
+            .expect_err("the test input is invalid");
         assert_eq!(e.code(), "unsorted_timestamps");
         assert_eq!(e.location().and_then(|l| l.index), Some(BLOCK_ROWS as u64));
     }
@@ -187,12 +190,15 @@ mod tests {
     fn too_few_samples_is_an_error_not_zero() {
         let o = Options::default();
         assert_eq!(
-            integrate_channel(&o, &[], &[], 1).unwrap_err().code(),
+            integrate_channel(&o, &[], &[], 1)
+                .expect_err("the test input is invalid")
+                .code(),
             "empty_input"
         );
-        let e = integrate_channel(&o, &[5], &[1.0], 1).unwrap_err();
+        let e = integrate_channel(&o, &[5], &[1.0], 1).expect_err("the test input is invalid");
         assert_eq!(e.code(), "insufficient_samples");
-        let e = integrate_channel(&o, &[5, 6], &[1.0, f64::NAN], 1).unwrap_err();
+        let e = integrate_channel(&o, &[5, 6], &[1.0, f64::NAN], 1)
+            .expect_err("the test input is invalid");
         assert_eq!(e.code(), "insufficient_samples");
         let o = Options {
             rule: Rule::Hold,

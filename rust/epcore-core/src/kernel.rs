@@ -307,7 +307,8 @@ mod tests {
     fn slow(cfg: &Resolved, t: &[i64], v: &[f64]) -> Partial {
         let mut p = Partial::new(*cfg);
         for i in 0..t.len() {
-            p.push(t[i], v[i], i as u64).unwrap();
+            p.push(t[i], v[i], i as u64)
+                .expect("the test input is valid");
         }
         p
     }
@@ -325,7 +326,7 @@ mod tests {
                     .map(|i| i * 1_000_003 + (i % 3) * 17)
                     .collect();
                 let v: Vec<f64> = (0..n).map(|i| 10.0 + (i * i) as f64 * 0.25).collect();
-                let fast = block_partial(&cfg, &t, &v, 0).unwrap();
+                let fast = block_partial(&cfg, &t, &v, 0).expect("the test input is valid");
                 let reference = slow(&cfg, &t, &v);
                 assert_eq!(fast.energy_j(), reference.energy_j(), "{rule:?} n={n}");
                 assert_eq!(fast.counts, reference.counts);
@@ -348,7 +349,7 @@ mod tests {
             let t: Vec<i64> = (0..n as i64).map(|i| i * 4).collect();
             let mut v = vec![1.0; n];
             v[0] = f64::NAN;
-            let p = block_partial(&cfg, &t, &v, 0).unwrap();
+            let p = block_partial(&cfg, &t, &v, 0).expect("the test input is valid");
             assert_eq!(p.counts.n_nonfinite, 1, "n={n}");
         }
     }
@@ -364,7 +365,9 @@ mod tests {
         let v = vec![5.0; 100];
         assert!(fast_block::<false>(&cfg, &t, &v, 0).is_some());
         assert_eq!(
-            block_partial(&cfg, &t, &v, 0).unwrap().energy_j(),
+            block_partial(&cfg, &t, &v, 0)
+                .expect("the test input is valid")
+                .energy_j(),
             5.0 * 99_000.0
         );
     }
@@ -374,7 +377,7 @@ mod tests {
         let cfg = Options::default().resolve(&[]);
         let t = [0, 10, 20, 30, 40, 50];
         let v = [1.0, f64::NAN, 1.0, 1.0, 1.0, 1.0];
-        let p = block_partial(&cfg, &t, &v, 0).unwrap();
+        let p = block_partial(&cfg, &t, &v, 0).expect("the test input is valid");
         assert_eq!(p.counts.n_nonfinite, 1);
         assert_eq!(p.counts.n_samples, 5);
     }

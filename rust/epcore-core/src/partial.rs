@@ -345,16 +345,16 @@ mod tests {
     #[test]
     fn constant_power_is_exact() {
         let t = [0, 1_000_000_000, 2_000_000_000];
-        let p = run(Rule::Trapezoid, &t, &[100.0, 100.0, 100.0]).unwrap();
+        let p = run(Rule::Trapezoid, &t, &[100.0, 100.0, 100.0]).expect("the test input is valid");
         assert_eq!(p.energy_j(), 200.0);
-        let h = run(Rule::Hold, &t, &[100.0, 300.0, 5.0]).unwrap();
+        let h = run(Rule::Hold, &t, &[100.0, 300.0, 5.0]).expect("the test input is valid");
         assert_eq!(h.energy_j(), 400.0);
     }
 
     #[test]
     fn gaps_are_reported_not_bridged() {
         let t = [0, 1_000_000_000, 10_000_000_000, 11_000_000_000];
-        let p = run(Rule::Trapezoid, &t, &[100.0; 4]).unwrap();
+        let p = run(Rule::Trapezoid, &t, &[100.0; 4]).expect("the test input is valid");
         assert_eq!(p.energy_j(), 200.0);
         assert_eq!(p.counts.n_gaps, 1);
         assert_eq!(p.counts.gap_ns, 9_000_000_000);
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn counter_reset_counts_from_zero() {
         let t = [0, 1_000_000_000, 2_000_000_000];
-        let p = run(Rule::Counter, &t, &[1000.0, 1100.0, 50.0]).unwrap();
+        let p = run(Rule::Counter, &t, &[1000.0, 1100.0, 50.0]).expect("the test input is valid");
         assert_eq!(p.energy_j(), 150.0);
         assert_eq!(p.counts.n_resets, 1);
     }
@@ -372,13 +372,14 @@ mod tests {
     fn merge_equals_sequential() {
         let t: Vec<i64> = (0..10).map(|i| i * 100_000_000).collect();
         let v: Vec<f64> = (0..10).map(|i| 50.0 + i as f64).collect();
-        let whole = run(Rule::Trapezoid, &t, &v).unwrap();
-        let mut a = run(Rule::Trapezoid, &t[..4], &v[..4]).unwrap();
+        let whole = run(Rule::Trapezoid, &t, &v).expect("the test input is valid");
+        let mut a = run(Rule::Trapezoid, &t[..4], &v[..4]).expect("the test input is valid");
         let mut b = Partial::new(cfg(Rule::Trapezoid));
         for i in 4..10 {
-            b.push(t[i], v[i], i as u64).unwrap();
+            b.push(t[i], v[i], i as u64)
+                .expect("the test input is valid");
         }
-        a.merge(&b).unwrap();
+        a.merge(&b).expect("the test input is valid");
         assert_eq!(a, whole);
     }
 }

@@ -228,25 +228,27 @@ mod tests {
         let v: Vec<f64> = (0..n)
             .map(|i| 60.0 + ((i * 13) % 640) as f64 * 0.97)
             .collect();
-        let whole = partial_channel(&Options::default(), &t, &v, 2).unwrap();
-        let mut s = StreamIntegrator::new(Options::default()).unwrap();
+        let whole =
+            partial_channel(&Options::default(), &t, &v, 2).expect("the test input is valid");
+        let mut s = StreamIntegrator::new(Options::default()).expect("the test input is valid");
         let id = s.channel_id(b"gpu0");
         for i in 0..n {
-            s.push(id, t[i], v[i], i as u64 + 2).unwrap();
+            s.push(id, t[i], v[i], i as u64 + 2)
+                .expect("the test input is valid");
         }
-        let out = s.finish().unwrap();
+        let out = s.finish().expect("the test input is valid");
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1, whole);
     }
 
     #[test]
     fn errors_name_the_source_line() {
-        let mut s = StreamIntegrator::new(Options::default()).unwrap();
+        let mut s = StreamIntegrator::new(Options::default()).expect("the test input is valid");
         let id = s.channel_id(b"0");
-        s.push(id, 0, 1.0, 2).unwrap();
-        s.push(id, 10, 1.0, 3).unwrap();
-        s.push(id, 5, 1.0, 7).unwrap();
-        let e = s.finish().unwrap_err();
+        s.push(id, 0, 1.0, 2).expect("the test input is valid");
+        s.push(id, 10, 1.0, 3).expect("the test input is valid");
+        s.push(id, 5, 1.0, 7).expect("the test input is valid");
+        let e = s.finish().expect_err("the test input is invalid");
         assert_eq!(e.code(), "unsorted_timestamps");
         assert_eq!(e.location().and_then(|l| l.line), Some(7));
     }

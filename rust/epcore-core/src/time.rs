@@ -9,8 +9,9 @@ use crate::error::{Error, Location, Result};
 ///
 /// ```
 /// use epcore_core::time::seconds_to_ns;
-/// assert_eq!(seconds_to_ns(&[1.5, 2.0]).unwrap(), vec![1_500_000_000, 2_000_000_000]);
+/// assert_eq!(seconds_to_ns(&[1.5, 2.0])?, vec![1_500_000_000, 2_000_000_000]);
 /// assert!(seconds_to_ns(&[f64::NAN]).is_err());
+/// # Ok::<(), epcore_core::Error>(())
 /// ```
 pub fn seconds_to_ns(s: &[f64]) -> Result<Vec<i64>> {
     // 9.2e18 ns is the i64 limit; stay strictly inside it.

@@ -37,9 +37,10 @@ pub struct WindowEnergies {
 /// let t = [0, 1_000_000_000, 2_000_000_000];
 /// let p = [100.0, 300.0, 300.0];
 /// let (whole, w) = integrate_windows(&Options::default(), &t, &p,
-///     &[(0, 500_000_000), (500_000_000, 2_000_000_000)], 1).unwrap();
+///     &[(0, 500_000_000), (500_000_000, 2_000_000_000)], 1)?;
 /// assert_eq!(whole.energy_j(), 500.0);
 /// assert_eq!(w.energy_j, vec![75.0, 425.0]); // 200 W at 0.5 s
+/// # Ok::<(), epcore_core::Error>(())
 /// ```
 pub fn integrate_windows(
     opts: &Options,
@@ -372,10 +373,11 @@ mod tests {
             } else {
                 &v
             };
-            let (whole, fast) = integrate_windows(&o, &t, v, &ws, 2).unwrap();
+            let (whole, fast) =
+                integrate_windows(&o, &t, v, &ws, 2).expect("the test input is valid");
             let cfg = o.resolve(&t[..GAP_HEAD_ROWS]);
             let general = sweep(
-                &Materialized::build(&cfg, &t, v).unwrap(),
+                &Materialized::build(&cfg, &t, v).expect("the test input is valid"),
                 &sorted_edges(&ws),
                 ws.len(),
                 &cfg,
@@ -413,7 +415,8 @@ mod tests {
         let cuts = [0, 3_333_333, 17_000_000, 17_000_001, 49_000_147];
         let mut ws: Vec<(i64, i64)> = cuts.windows(2).map(|c| (c[0], c[1])).collect();
         ws.push((cuts[0], cuts[4]));
-        let (_, w) = integrate_windows(&Options::default(), &t, &v, &ws, 1).unwrap();
+        let (_, w) = integrate_windows(&Options::default(), &t, &v, &ws, 1)
+            .expect("the test input is valid");
         let parts: f64 = w.energy_j[..4].iter().sum();
         assert!((parts - w.energy_j[4]).abs() <= 1e-12 * w.energy_j[4]);
     }
@@ -424,7 +427,8 @@ mod tests {
         let t = [0, s, 10 * s, 11 * s];
         let v = [100.0; 4];
         let ws = [(-s, 2 * s), (5 * s, 6 * s), (0, 11 * s), (12 * s, 13 * s)];
-        let (whole, w) = integrate_windows(&Options::default(), &t, &v, &ws, 1).unwrap();
+        let (whole, w) = integrate_windows(&Options::default(), &t, &v, &ws, 1)
+            .expect("the test input is valid");
         assert_eq!(whole.energy_j(), 200.0);
         assert_eq!(w.energy_j, vec![100.0, 0.0, 200.0, 0.0]);
         assert_eq!(w.covered_ns, vec![s, 0, 2 * s, 0]);
@@ -440,7 +444,8 @@ mod tests {
             rule: Rule::Counter,
             ..Options::default()
         };
-        let (whole, w) = integrate_windows(&o, &t, &c, &[(s / 2, 3 * s / 2)], 1).unwrap();
+        let (whole, w) = integrate_windows(&o, &t, &c, &[(s / 2, 3 * s / 2)], 1)
+            .expect("the test input is valid");
         assert_eq!(whole.energy_j(), 120.0);
         assert_eq!(whole.counts.n_resets, 1);
         assert_eq!(w.energy_j, vec![60.0]);

@@ -294,9 +294,12 @@ mod tests {
 
     fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("epcore-csv-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("the test input is valid");
         let p = dir.join(name);
-        std::fs::File::create(&p).unwrap().write_all(body).unwrap();
+        std::fs::File::create(&p)
+            .expect("the test input is valid")
+            .write_all(body)
+            .expect("the test input is valid");
         p
     }
 
@@ -313,21 +316,22 @@ mod tests {
     #[test]
     fn reads_seconds_and_channels_at_any_chunk_size() {
         let body = b"\xEF\xBB\xBFtime_s,channel,power_w\r\n0.0,a,100\r\n0.0,b,50\r\n1.0,a,100\r\n1.0,b,[N/A]\r\n2,b,50\r\n";
-        let want = run("a.csv", body, 1 << 20).unwrap();
+        let want = run("a.csv", body, 1 << 20).expect("the test input is valid");
         assert!(want.info.had_bom);
         assert_eq!(want.channels.len(), 2);
         assert_eq!(want.channels[0].1.energy_j(), 100.0);
         assert_eq!(want.channels[1].1.energy_j(), 100.0);
         assert_eq!(want.channels[1].1.counts.n_nonfinite, 1);
         for chunk in [1, 3, 7, 64] {
-            let got = run("a.csv", body, chunk).unwrap();
+            let got = run("a.csv", body, chunk).expect("the test input is valid");
             assert_eq!(got.channels, want.channels);
         }
     }
 
     #[test]
     fn errors_carry_file_line_column_and_value() {
-        let e = run("b.csv", b"timestamp_ns,power_w\n0,1\n1000,1O3.5\n", 1 << 20).unwrap_err();
+        let e = run("b.csv", b"timestamp_ns,power_w\n0,1\n1000,1O3.5\n", 1 << 20)
+            .expect_err("the test input is invalid");
         let s = e.to_string();
         assert!(s.contains("b.csv:3: column power_w"), "{s}");
         assert_eq!(e.value().as_deref(), Some("1O3.5"));
@@ -336,18 +340,20 @@ mod tests {
             b"timestamp_ns,power_w\n0,1\n2000,1\n1000,1\n",
             1 << 20,
         )
-        .unwrap_err();
+        .expect_err("the test input is invalid");
         assert_eq!(e.code(), "unsorted_timestamps");
         assert_eq!(e.location().and_then(|l| l.line), Some(4));
-        let e = run("d.csv", b"t,p\n0,1\n", 1 << 20).unwrap_err();
+        let e = run("d.csv", b"t,p\n0,1\n", 1 << 20).expect_err("the test input is invalid");
         assert_eq!(e.code(), "schema");
         assert_eq!(
-            run("e.csv", b"", 1 << 20).unwrap_err().code(),
+            run("e.csv", b"", 1 << 20)
+                .expect_err("the test input is invalid")
+                .code(),
             "empty_input"
         );
         assert_eq!(
             run("f.csv", b"time_s,power_w\n", 1 << 20)
-                .unwrap_err()
+                .expect_err("the test input is invalid")
                 .code(),
             "insufficient_samples"
         );
@@ -355,12 +361,15 @@ mod tests {
 
     #[test]
     fn partial_last_line_is_dropped_complete_one_kept() {
-        let r = run("g.csv", b"time_s,power_w\n0,10\n1,10\n2,1", 1 << 20).unwrap();
+        let r = run("g.csv", b"time_s,power_w\n0,10\n1,10\n2,1", 1 << 20)
+            .expect("the test input is valid");
         assert!(r.info.unterminated_final_line);
         assert_eq!(r.channels[0].1.energy_j(), 15.5);
-        let r = run("h.csv", b"time_s,power_w\n0,10\n1,10\n2,", 1 << 20).unwrap();
+        let r = run("h.csv", b"time_s,power_w\n0,10\n1,10\n2,", 1 << 20)
+            .expect("the test input is valid");
         assert!(r.info.truncated_tail);
-        let r = run("i.csv", b"time_s,power_w\n0,10\n1,10\n2", 1 << 20).unwrap();
+        let r = run("i.csv", b"time_s,power_w\n0,10\n1,10\n2", 1 << 20)
+            .expect("the test input is valid");
         assert!(r.info.truncated_tail);
         assert_eq!(r.channels[0].1.energy_j(), 10.0);
     }

@@ -79,7 +79,7 @@ mod tests {
                 let f = format!("{frac:0>8}");
                 format!("{}{int}.{}", if neg { "-" } else { "" }, &f[..digits])
             };
-            let want: f64 = s.parse().unwrap();
+            let want: f64 = s.parse().expect("the test input is valid");
             prop_assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), Some(want.to_bits()));
         }
     }
