@@ -59,7 +59,7 @@ impl Counts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Partial {
     pub cfg: Resolved,
-    /// Sum in the rule's native unit; multiply by `cfg.scale_j()` for joules.
+    /// Sum in the rule's native unit; `cfg.to_joules` converts it.
     pub sum: CompensatedSum,
     pub first: Option<Sample>,
     pub last: Option<Sample>,

@@ -31,11 +31,6 @@ pub struct CompensatedSum {
 }
 
 impl CompensatedSum {
-    /// A sum that starts at `x`.
-    pub fn from_value(x: f64) -> Self {
-        CompensatedSum { hi: x, lo: 0.0 }
-    }
-
     /// Build from the two parts (as stored in a serialized partial).
     pub fn from_parts(hi: f64, lo: f64) -> Self {
         CompensatedSum { hi, lo }
@@ -71,12 +66,6 @@ impl CompensatedSum {
     pub fn difference(&self, other: &CompensatedSum) -> f64 {
         let (d, e) = two_sum(self.hi, -other.hi);
         d + (e + (self.lo - other.lo))
-    }
-
-    /// Renormalize so `hi` holds the rounded value and `lo` the remainder.
-    pub fn normalized(&self) -> Self {
-        let (s, e) = two_sum(self.hi, self.lo);
-        CompensatedSum { hi: s, lo: e }
     }
 }
 

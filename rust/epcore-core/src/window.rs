@@ -218,9 +218,7 @@ impl Materialized {
         }
         Ok(m)
     }
-}
 
-impl Materialized {
     fn range(&self, k0: usize, k1: usize) -> (CompensatedSum, i64, u64) {
         let mut s = self.prefix[k1];
         let (hi, lo) = self.prefix[k0].parts();
