@@ -176,6 +176,19 @@ pub enum Error {
     },
     /// The user interrupted a long operation (Ctrl-C).
     Interrupted,
+    /// The content matches no format epcore reads (or not the one named).
+    UnrecognizedFormat { at: Location, reason: String, hint: String },
+    /// A compressed stream or binary container is damaged or truncated.
+    CorruptInput { at: Location, reason: String },
+    /// Decompressed data passed the size or ratio cap (a decompression bomb?).
+    DecompressionLimit { at: Location, reason: String },
+    /// A local wall-clock time that does not exist, or exists twice, in the given zone.
+    AmbiguousLocalTime {
+        at: Location,
+        value: String,
+        tz: String,
+        reason: String,
+    },
 }
 
 impl Error {
@@ -201,6 +214,10 @@ impl Error {
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::Io { .. } => "io",
             Error::Interrupted => "interrupted",
+            Error::UnrecognizedFormat { .. } => "unrecognized_format",
+            Error::CorruptInput { .. } => "corrupt_input",
+            Error::DecompressionLimit { .. } => "decompression_limit",
+            Error::AmbiguousLocalTime { .. } => "ambiguous_local_time",
         }
     }
 
@@ -210,7 +227,10 @@ impl Error {
             Error::BadValue { .. }
             | Error::UnequalLengths { .. }
             | Error::RecordTooLong { .. }
-            | Error::UnsupportedEncoding { .. } => Family::Parse,
+            | Error::UnsupportedEncoding { .. }
+            | Error::UnrecognizedFormat { .. }
+            | Error::CorruptInput { .. }
+            | Error::DecompressionLimit { .. } => Family::Parse,
             Error::Schema { .. } | Error::LengthMismatch { .. } => Family::Schema,
             Error::EmptyInput { .. }
             | Error::InsufficientSamples { .. }
@@ -221,7 +241,8 @@ impl Error {
             | Error::ImplausiblePower { .. }
             | Error::AmbiguousCounterDecrease { .. }
             | Error::TimestampOverflow { .. }
-            | Error::InvalidWindow { .. } => Family::Trace,
+            | Error::InvalidWindow { .. }
+            | Error::AmbiguousLocalTime { .. } => Family::Trace,
             Error::InvalidArgument { .. } | Error::Interrupted => Family::Config,
             Error::Io { .. } => Family::Io,
         }
@@ -243,7 +264,11 @@ impl Error {
             | Error::NegativePower { at, .. }
             | Error::ImplausiblePower { at, .. }
             | Error::AmbiguousCounterDecrease { at, .. }
-            | Error::TimestampOverflow { at, .. } => Some(at),
+            | Error::TimestampOverflow { at, .. }
+            | Error::UnrecognizedFormat { at, .. }
+            | Error::CorruptInput { at, .. }
+            | Error::DecompressionLimit { at, .. }
+            | Error::AmbiguousLocalTime { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -264,7 +289,11 @@ impl Error {
             | Error::NegativePower { at, .. }
             | Error::ImplausiblePower { at, .. }
             | Error::AmbiguousCounterDecrease { at, .. }
-            | Error::TimestampOverflow { at, .. } => Some(at),
+            | Error::TimestampOverflow { at, .. }
+            | Error::UnrecognizedFormat { at, .. }
+            | Error::CorruptInput { at, .. }
+            | Error::DecompressionLimit { at, .. }
+            | Error::AmbiguousLocalTime { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -272,7 +301,9 @@ impl Error {
     /// The offending value as text (at most 64 bytes, escaped), when there is one.
     pub fn value(&self) -> Option<String> {
         let v = match self {
-            Error::BadValue { value, .. } | Error::TimestampOverflow { value, .. } => value.clone(),
+            Error::BadValue { value, .. }
+            | Error::TimestampOverflow { value, .. }
+            | Error::AmbiguousLocalTime { value, .. } => value.clone(),
             Error::UnsortedTimestamps { value_ns, .. } => value_ns.to_string(),
             Error::ConflictingDuplicate { second, .. } => second.to_string(),
             Error::NonFinite { value, .. }
@@ -332,6 +363,10 @@ impl Error {
             }
             Error::Io { path, message, .. } => format!("cannot read {path}: {message}"),
             Error::Interrupted => "interrupted".into(),
+            Error::UnrecognizedFormat { reason, .. }
+            | Error::CorruptInput { reason, .. }
+            | Error::DecompressionLimit { reason, .. } => reason.clone(),
+            Error::AmbiguousLocalTime { tz, reason, .. } => format!("{reason} in time zone {tz}"),
         }
     }
 
@@ -341,7 +376,17 @@ impl Error {
             Error::BadValue { hint, .. }
             | Error::UnequalLengths { hint, .. }
             | Error::Schema { hint, .. }
-            | Error::AmbiguousCounterDecrease { hint, .. } => hint.clone(),
+            | Error::AmbiguousCounterDecrease { hint, .. }
+            | Error::UnrecognizedFormat { hint, .. } => hint.clone(),
+            Error::CorruptInput { .. } => {
+                "the file is damaged or was cut short; re-copy or re-export it".into()
+            }
+            Error::DecompressionLimit { .. } => {
+                "raise max_decompressed_bytes / max_ratio if the file is genuine".into()
+            }
+            Error::AmbiguousLocalTime { .. } => {
+                "local times around a DST change are ambiguous; log in UTC, or pass the offset-free zone (tz='UTC') if the clock was UTC".into()
+            }
             Error::RecordTooLong { .. } => "is this really a line-oriented CSV file?".into(),
             Error::UnsupportedEncoding { .. } => "re-save the file as UTF-8".into(),
             Error::EmptyInput { .. } => "check that the logger wrote any rows".into(),

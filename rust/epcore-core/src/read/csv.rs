@@ -11,37 +11,47 @@
 //! without a terminator is kept if complete (warning) and dropped if not
 //! (warning, `truncated_tail`), since the file may still be being written.
 
-use std::path::Path;
+use std::io::Read;
 
-use crate::config::Options;
+use crate::config::{Options, Rule};
 use crate::error::{Error, Location, Result};
-use crate::integrate::require_two_samples;
 use crate::read::csv_rows::{parse_batch, parse_row, split_fields, Fields, RowFailure, Schema};
 use crate::read::fields::trim_field;
+use crate::read::format::Format;
 use crate::read::lines::LineReader;
-use crate::read::source::open_text;
-use crate::read::{FileInfo, FileIntegration, OnChunk, ReadOptions};
-use crate::stream::StreamIntegrator;
+use crate::read::source::{Progress, Source};
+use crate::read::{place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink};
 
-/// Integrate a canonical power CSV in constant memory.
-pub fn integrate_csv(
-    path: &Path,
-    opts: &Options,
-    read: &ReadOptions,
-    on_chunk: OnChunk<'_>,
-) -> Result<FileIntegration> {
-    opts.validate()?;
-    let src = open_text(path)?;
+/// Whether the first line looks like the canonical header.
+pub fn sniff(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
+    let names: Vec<&[u8]> = first.split(|&b| b == b',').map(trim_field).collect();
+    let has = |n: &[u8]| names.contains(&n);
+    (has(b"timestamp_ns") || has(b"time_s"))
+        && (has(b"power_w") || has(b"power_mw") || has(b"energy_j") || has(b"energy_mj"))
+}
+
+/// The canonical CSV, header read.
+pub struct CsvReader {
+    lines: LineReader<Box<dyn Read + Send>>,
+    schema: Schema,
+    layout: Layout,
+    info: FileInfo,
+    progress: Progress,
+}
+
+/// Open a canonical power CSV and read its header.
+pub fn open(src: Source, cfg: &ReadConfig) -> Result<Box<dyn PowerReader>> {
     let shown = src.path.clone();
-    let mut info = FileInfo {
-        path: shown.clone(),
-        size_bytes: src.size_bytes,
-        had_bom: src.had_bom,
-        ..FileInfo::default()
-    };
-    let mut lines = LineReader::new(src.reader, &shown, read.chunk_bytes, read.max_record_bytes);
-
-    let mut opts = *opts;
+    let info = FileInfo::of(&src);
+    let progress = src.progress();
+    let mut lines = LineReader::new(
+        src.reader,
+        &shown,
+        cfg.read.chunk_bytes,
+        cfg.read.max_record_bytes,
+    );
+    let mut scratch = Options::default();
     let schema = loop {
         match lines.next_line()? {
             None => {
@@ -55,97 +65,118 @@ pub fn integrate_csv(
             Some(l) if l.bytes.iter().all(|b| b.is_ascii_whitespace()) => continue,
             Some(l) => {
                 check_utf8(l.bytes, &shown, l.number, l.offset)?;
-                break Schema::from_header(l.bytes, &shown, &mut opts)?;
+                break Schema::from_header(l.bytes, &shown, &mut scratch)?;
             }
         }
     };
-    info.time_column = schema.names[schema.time].clone();
-    info.value_column = schema.names[schema.value].clone();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(2);
+    let quantity = match scratch.rule {
+        Rule::Counter => Quantity::Counter {
+            unit_j: scratch.counter_unit_j,
+            modulus: None,
+        },
+        _ => Quantity::Power,
+    };
+    let layout = Layout {
+        format: Format::Csv,
+        quantity,
+        power_semantics: "unknown",
+        naive_time: false,
+        tz: None,
+        time_column: schema.names[schema.time].clone(),
+        value_column: schema.names[schema.value].clone(),
+    };
+    let info = FileInfo {
+        time_column: layout.time_column.clone(),
+        value_column: layout.value_column.clone(),
+        ..info
+    };
+    Ok(Box::new(CsvReader {
+        lines,
+        schema,
+        layout,
+        info,
+        progress,
+    }))
+}
 
-    let mut sink = StreamIntegrator::new(opts)?;
-    let single = if schema.channel.is_none() {
-        Some(sink.channel_id(b"0"))
-    } else {
-        None
-    };
-    let mut last_reported = 0u64;
-    loop {
-        let done = lines.bytes_read();
-        if done != last_reported {
-            last_reported = done;
-            on_chunk(done)?;
-        }
-        let Some(batch) = lines.next_batch()? else {
-            break;
+impl PowerReader for CsvReader {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    fn info(&self) -> &FileInfo {
+        &self.info
+    }
+
+    fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
+        let (schema, info, lines) = (&self.schema, &mut self.info, &mut self.lines);
+        let shown = info.path.clone();
+        let place = |e: Error| place_error(e, &shown, &schema.names[schema.time], &schema.names[schema.value]);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(2);
+        let max_record = lines_max(lines);
+        let single = if schema.channel.is_none() {
+            Some(sink.channel_id(b"0"))
+        } else {
+            None
         };
-        let (first_line, offset) = (batch.number, batch.offset);
-        if !batch.terminated {
-            let tail = batch.bytes.to_vec();
-            lines.skip_lines(1);
-            info.n_lines = first_line;
-            final_line(&tail, first_line, &schema, &mut sink, single, &mut info)
-                .map_err(|e| place(e, &shown, &schema))?;
-            break;
-        }
-        let pieces = parse_batch(batch.bytes, &schema, read.max_record_bytes, threads);
-        let mut line_base = first_line;
-        for p in pieces {
-            let ids: Vec<usize> = match single {
-                Some(id) => vec![id],
-                None => p.names.iter().map(|n| sink.channel_id(n)).collect(),
+        let mut last_reported = u64::MAX;
+        loop {
+            let done = self.progress.get();
+            if done != last_reported {
+                last_reported = done;
+                on_chunk(done)?;
+            }
+            let Some(batch) = lines.next_batch()? else {
+                break;
             };
-            if let Some(id) = single {
-                sink.push_rows(id, &p.t, &p.v, line_base, &p.line)
-                    .map_err(|e| place(e, &shown, &schema))?;
-            } else {
-                for i in 0..p.t.len() {
-                    sink.push(
-                        ids[p.ch[i] as usize],
-                        p.t[i],
-                        p.v[i],
-                        line_base + p.line[i] as u64,
-                    )
-                    .map_err(|e| place(e, &shown, &schema))?;
+            let (first_line, offset) = (batch.number, batch.offset);
+            if !batch.terminated {
+                let tail = batch.bytes.to_vec();
+                lines.skip_lines(1);
+                info.n_lines = first_line;
+                final_line(&tail, first_line, schema, sink, single, info).map_err(place)?;
+                break;
+            }
+            let pieces = parse_batch(batch.bytes, schema, max_record, threads);
+            let mut line_base = first_line;
+            for p in pieces {
+                if let Some(id) = single {
+                    sink.push_rows(id, &p.t, &p.v, line_base, &p.line)
+                        .map_err(place)?;
+                } else {
+                    let ids: Vec<usize> = p.names.iter().map(|n| sink.channel_id(n)).collect();
+                    for i in 0..p.t.len() {
+                        sink.push(
+                            ids[p.ch[i] as usize],
+                            p.t[i],
+                            p.v[i],
+                            line_base + p.line[i] as u64,
+                        )
+                        .map_err(place)?;
+                    }
                 }
+                if let Some((rel, at, what, bytes)) = p.failure {
+                    // Rows before the bad line may hold an earlier error: surface it first.
+                    sink.flush().map_err(place)?;
+                    let line_no = line_base + rel;
+                    let byte = offset + (p.offset + at) as u64;
+                    return Err(row_error(what, &bytes, line_no, byte, schema, &shown));
+                }
+                line_base += p.n_lines;
             }
-            if let Some((rel, at, what, bytes)) = p.failure {
-                // Rows before the bad line may hold an earlier error: surface it first.
-                sink.flush().map_err(|e| place(e, &shown, &schema))?;
-                let line_no = line_base + rel;
-                let byte = offset + (p.offset + at) as u64;
-                return Err(row_error(what, &bytes, line_no, byte, &schema, &shown));
-            }
-            line_base += p.n_lines;
+            lines.skip_lines(line_base - first_line);
+            info.n_lines = line_base - 1;
         }
-        lines.skip_lines(line_base - first_line);
-        info.n_lines = line_base - 1;
+        on_chunk(self.progress.get())?;
+        Ok(())
     }
-    on_chunk(lines.bytes_read())?;
-    let channels = sink.finish().map_err(|e| place(e, &shown, &schema))?;
-    if channels.is_empty() {
-        return Err(Error::InsufficientSamples {
-            at: Location {
-                path: Some(shown.clone()),
-                ..Location::default()
-            },
-            found: 0,
-            needed: 2,
-        });
-    }
-    for (name, p) in &channels {
-        require_two_samples(p).map_err(|mut e| {
-            if let Some(at) = e.location_mut() {
-                at.path = Some(shown.clone());
-                at.channel = schema.channel.map(|_| name.clone());
-            }
-            e
-        })?;
-    }
-    Ok(FileIntegration { channels, info })
+}
+
+fn lines_max<R: Read>(lines: &LineReader<R>) -> usize {
+    lines.max_record_bytes()
 }
 
 /// A last line without a terminator: kept if complete (with a warning), dropped
@@ -154,7 +185,7 @@ fn final_line(
     line: &[u8],
     number: u64,
     schema: &Schema,
-    sink: &mut StreamIntegrator,
+    sink: &mut dyn RowSink,
     single: Option<usize>,
     info: &mut FileInfo,
 ) -> Result<()> {
@@ -262,34 +293,10 @@ fn check_utf8(bytes: &[u8], path: &str, line: u64, offset: u64) -> Result<()> {
     }
 }
 
-/// Add the file and column to an integrator error.
-fn place(mut e: Error, path: &str, s: &Schema) -> Error {
-    let col = match e.code() {
-        "unsorted_timestamps" | "conflicting_duplicate" | "timestamp_overflow" => Some(s.time),
-        "non_finite"
-        | "negative_power"
-        | "implausible_power"
-        | "ambiguous_counter_decrease"
-        | "bad_value" => Some(s.value),
-        _ => None,
-    };
-    if let Some(at) = e.location_mut() {
-        at.path = Some(path.into());
-        if let Some(c) = col {
-            at.column = Some(s.names[c].clone());
-            at.column_index = Some(c as u32);
-        }
-        // In a file the line is the useful coordinate; the channel row index is not.
-        if at.line.is_some() {
-            at.index = None;
-        }
-    }
-    e
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::ReadOptions;
     use std::io::Write;
 
     fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
@@ -303,14 +310,22 @@ mod tests {
         p
     }
 
-    fn run(name: &str, body: &[u8], chunk: usize) -> Result<FileIntegration> {
+    fn run(name: &str, body: &[u8], chunk: usize) -> Result<crate::read::FileIntegration> {
         let read = ReadOptions {
             chunk_bytes: chunk,
             ..ReadOptions::default()
         };
-        integrate_csv(&write(name, body), &Options::default(), &read, &mut |_| {
-            Ok(())
-        })
+        let cfg = ReadConfig {
+            read,
+            ..ReadConfig::default()
+        };
+        crate::read::integrate_path(
+            &write(name, body),
+            Some(Format::Csv),
+            &cfg,
+            &Options::default(),
+            &mut |_| Ok(()),
+        )
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// The longest accepted line.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     /// Bytes consumed from the source so far.
     pub fn bytes_read(&self) -> u64 {
         self.base_offset + self.end as u64
@@ -177,13 +182,7 @@ impl<R: Read> LineReader<R> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(Error::Io {
-                        path: self.path.clone(),
-                        kind: e.kind(),
-                        message: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(crate::read::source::from_io(e, &self.path)),
             }
         }
     }
