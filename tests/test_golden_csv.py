@@ -37,7 +37,7 @@ def test_golden(path: Path, chunk_bytes: int) -> None:
     if "error" in exp:
         want = exp["error"]
         with pytest.raises(epcore.EpcoreError) as info:
-            epcore.integrate_file(path, chunk_bytes=chunk_bytes, **opts)
+            epcore.integrate_file(path, format="csv", chunk_bytes=chunk_bytes, **opts)
         e = info.value
         assert type(e).__name__ == want["type"], str(e)
         assert e.code == want["code"], str(e)
@@ -47,7 +47,7 @@ def test_golden(path: Path, chunk_bytes: int) -> None:
         assert e.path is None or e.path.endswith(path.name)
         assert "\n" not in str(e)
         return
-    r = epcore.integrate_file(path, chunk_bytes=chunk_bytes, **opts)
+    r = epcore.integrate_file(path, format="csv", chunk_bytes=chunk_bytes, **opts)
     assert math.isclose(r.energy_j, exp["energy_j"], rel_tol=1e-12), r.energy_j
     if "duration_s" in exp:
         assert math.isclose(r.duration_s, exp["duration_s"], rel_tol=1e-12)

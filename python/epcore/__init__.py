@@ -14,16 +14,20 @@ from .files import integrate_file
 from .integration import COUNTER_UNITS_J, integrate, merge, options, partial
 from .quality import QualityReport
 from .results import ChannelEnergy, IntegrationResult
+from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
 __all__ = [
     "COUNTER_UNITS_J",
     "ChannelEnergy",
+    "ChannelSamples",
     "ConfigError",
     "EpcoreError",
+    "FORMATS",
     "IntegrationResult",
     "Options",
     "ParseError",
     "Partial",
+    "PowerTrace",
     "QualityReport",
     "SchemaError",
     "SteadyState",
@@ -36,5 +40,6 @@ __all__ = [
     "merge",
     "options",
     "partial",
+    "read_power",
     "steady_state",
 ]

@@ -12,7 +12,9 @@ __all__ = [
     "Options",
     "Partial",
     "integrate_channel",
-    "integrate_csv",
+    "integrate_path",
+    "sniff_format",
+    "StreamIntegrator",
     "integrate_windows",
     "partial_channel",
     "seconds_to_ns",
@@ -38,6 +40,7 @@ class Options:
     def max_gap_ns(self) -> int | None: ...
     @property
     def strict(self) -> bool: ...
+    def for_counter(self, unit_j: float, modulus: float | None = None) -> Options: ...
 
 @final
 class Partial:
@@ -71,13 +74,40 @@ def integrate_windows(
     threads: int = 0,
 ) -> tuple[Partial, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]]: ...
 def seconds_to_ns(seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]: ...
-def integrate_csv(
+def sniff_format(
+    path: str | PathLike[str], max_decompressed_bytes: int | None = None, max_ratio: float = 250.0
+) -> str | None: ...
+def integrate_path(
     path: str | PathLike[str],
     options: Options,
+    format: str | None = None,
+    *,
+    tz: str | None = None,
+    value: str | None = None,
+    channel: str | None = None,
+    prefer: str | None = None,
     chunk_bytes: int = 4194304,
     max_record_bytes: int = 1048576,
+    max_decompressed_bytes: int | None = None,
+    max_ratio: float = 250.0,
+    collect: bool = False,
+    windows: npt.NDArray[np.int64] | None = None,
     progress: Callable[[int], object] | None = None,
-) -> tuple[list[tuple[str, Partial]], dict[str, Any]]: ...
+) -> tuple[
+    list[tuple[str, Partial]],
+    dict[str, Any],
+    list[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint64]]] | None,
+    list[tuple[str, npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.uint64]]] | None,
+]: ...
+
+@final
+class StreamIntegrator:
+    def __new__(cls, options: Options) -> StreamIntegrator: ...
+    def push(
+        self, name: str, t_ns: npt.NDArray[np.int64], values: npt.NDArray[np.float64], first_row: int
+    ) -> None: ...
+    def finish(self) -> list[tuple[str, Partial]]: ...
+
 def steady_state(
     power_w: float,
     tokens_per_s: float,

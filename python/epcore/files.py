@@ -3,57 +3,59 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from . import _core
-from .integration import Rule, options
-from .results import ChannelEnergy, IntegrationResult
+import numpy.typing as npt
+
+from .integration import Rule
+from .results import IntegrationResult
+from .trace import _file_options, integrate_source
 
 __all__ = ["integrate_file"]
 
 
 def integrate_file(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | Any,
     *,
+    format: str | None = None,
+    windows: Sequence[tuple[Any, Any]] | npt.ArrayLike | None = None,
+    tz: str | None = None,
+    value: str | None = None,
+    channel: str | None = None,
+    prefer: str | None = None,
+    time: str | None = None,
     rule: Rule = "trapezoid",
     max_gap_s: float | None = None,
     strict: bool = False,
     negative_tolerance_w: float = 1.0,
     max_power_w: float = 100_000.0,
+    counter_modulus: float | None = None,
     chunk_bytes: int = 1 << 22,
-    power_semantics: str = "unknown",
+    max_decompressed_bytes: int | None = None,
+    max_ratio: float = 250.0,
     progress: Callable[[int], None] | None = None,
 ) -> IntegrationResult:
-    """Integrate a power CSV without loading it: memory stays flat at any size.
+    """Integrate a power or energy file without loading it: memory stays flat at any size.
 
-    The canonical CSV has a time column ``timestamp_ns`` (integer ns) or
-    ``time_s`` (decimal seconds, read exactly), a value column ``power_w``
-    (or ``power_mw``, or a cumulative ``energy_j`` / ``energy_mj`` counter), and
-    optionally ``channel``. The result equals :func:`epcore.integrate` on the
-    same rows, bit for bit, for any ``chunk_bytes``. ``progress(bytes_read)`` is
+    Every format :func:`epcore.read_power` reads is accepted (sniffed from the
+    content, or named with ``format``), compressed or not. The result equals
+    the in-memory integral of the same rows bit for bit, for any
+    ``chunk_bytes``. ``windows`` (``(start, end)`` pairs: int64 ns,
+    datetime64 or float seconds) are integrated in the same pass, in memory
+    proportional to the number of windows. ``progress(bytes_read)`` is
     called between chunks; Ctrl-C interrupts within a chunk.
 
     >>> import epcore, pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "trace.csv"
     >>> _ = p.write_text("time_s,power_w\\n0.0,250\\n0.5,250\\n1.0,350\\n")
-    >>> r = epcore.integrate_file(p)
-    >>> r.energy_j, r.duration_s, r.quality.n_samples
-    (275.0, 1.0, 3)
+    >>> r = epcore.integrate_file(p, windows=[(0.0, 0.5), (0.5, 1.0)])
+    >>> r.energy_j, r.duration_s, r.quality.n_samples, r.window_energy_j.tolist()
+    (275.0, 1.0, 3, [125.0, 150.0])
     """
-    opts = options(
-        rule=rule,
-        max_gap_s=max_gap_s,
-        strict=strict,
-        negative_tolerance_w=negative_tolerance_w,
-        max_power_w=max_power_w,
-    )
-    channels, info = _core.integrate_csv(os.fspath(path), opts, chunk_bytes, 1 << 20, progress)
-    results = [ChannelEnergy.from_partial(name, part, power_semantics) for name, part in channels]
-    return IntegrationResult.from_channels(
-        results,
-        source=str(info["path"]),
-        had_bom=bool(info["had_bom"]),
-        unterminated_final_line=bool(info["unterminated_final_line"]),
-        truncated_tail=bool(info["truncated_tail"]),
-        warnings=tuple(str(w) for w in info["warnings"]),
+    opts = _file_options(rule, max_gap_s, strict, negative_tolerance_w, max_power_w, counter_modulus)
+    return integrate_source(
+        path, opts, windows, format=format, tz=tz, value=value, channel=channel, prefer=prefer, time=time,
+        chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
+        progress=progress,
     )

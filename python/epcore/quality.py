@@ -41,6 +41,16 @@ class QualityReport:
     unterminated_final_line: bool = False
     truncated_tail: bool = False
     warnings: tuple[str, ...] = field(default=())
+    #: The format read, and how it was stored (``gzip``/``zstd``).
+    format: str | None = None
+    compression: str | None = None
+    #: Timestamps were local times without a zone, read as UTC (``tz`` not given).
+    naive_time: bool = False
+    tz: str | None = None
+    #: Values whose unit suffix differed from the column's unit and were converted.
+    n_unit_normalized: int = 0
+    #: Rows read but not used, by reason (another metric, a warm-up phase...).
+    skipped: tuple[tuple[str, int], ...] = field(default=())
 
     @property
     def coverage(self) -> float | None:
@@ -131,6 +141,7 @@ class QualityReport:
         """JSON-ready fields, derived ones included; never NaN or inf."""
         d = asdict(self)
         d["warnings"] = list(self.warnings)
+        d["skipped"] = dict(self.skipped)
         d["coverage"] = self.coverage
         d["complete"] = self.complete
         d["lower_bound"] = self.lower_bound

@@ -18,11 +18,13 @@ pub mod integrate;
 pub mod kernel;
 pub mod partial;
 pub mod read;
+pub mod requests;
 pub mod stream;
 pub mod sum;
 pub mod sweep;
 pub mod time;
 pub mod window;
+pub mod window_stream;
 
 pub use config::{Options, Rule};
 pub use error::{Error, Result};

@@ -19,7 +19,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(integrate::partial_channel, m)?)?;
     m.add_function(wrap_pyfunction!(integrate::integrate_windows, m)?)?;
     m.add_function(wrap_pyfunction!(integrate::seconds_to_ns, m)?)?;
-    m.add_function(wrap_pyfunction!(files::integrate_csv, m)?)?;
+    m.add_function(wrap_pyfunction!(files::integrate_path, m)?)?;
+    m.add_function(wrap_pyfunction!(files::sniff_format, m)?)?;
+    m.add_class::<files::PyStreamIntegrator>()?;
     economics::register(m)?;
     Ok(())
 }

@@ -57,6 +57,19 @@ impl PyOptions {
         self.inner.strict
     }
 
+    /// A copy of these options for a cumulative counter of `unit_j` joules per unit.
+    #[pyo3(signature = (unit_j, modulus = None))]
+    fn for_counter(&self, py: Python<'_>, unit_j: f64, modulus: Option<f64>) -> PyResult<Self> {
+        let inner = Options {
+            rule: Rule::Counter,
+            counter_unit_j: unit_j,
+            counter_modulus: modulus.or(self.inner.counter_modulus),
+            ..self.inner
+        };
+        inner.validate().py_err(py)?;
+        Ok(PyOptions { inner })
+    }
+
     fn __repr__(&self) -> String {
         format!("{:?}", self.inner)
     }

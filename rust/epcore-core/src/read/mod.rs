@@ -8,6 +8,7 @@
 //! driver ([`integrate_path`]) then builds the matching integrator and lets
 //! the reader push rows into it, one chunk at a time, in constant memory.
 
+pub mod civil;
 pub mod codecarbon;
 pub mod csv;
 mod csv_rows;
@@ -204,6 +205,14 @@ pub fn open_reader(
     cfg: &ReadConfig,
 ) -> Result<Box<dyn PowerReader>> {
     let src = source::open_text(path, &cfg.limits)?;
+    if src.head.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::EmptyInput {
+            at: Location {
+                path: Some(src.path.clone()),
+                ..Location::default()
+            },
+        });
+    }
     let format = match format {
         Some(f) => f,
         None => format::sniff(&src.head).ok_or_else(|| unrecognized(&src))?,
