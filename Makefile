@@ -21,7 +21,7 @@ $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q 'maturin>=1.7,<2' 'numpy>=1.26' 'typer>=0.12' 'rich>=13' \
-		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10'
+		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10' 'pyarrow>=15'
 	touch $@
 
 # The extension is built for this machine's CPU (AVX2 where it has it): the

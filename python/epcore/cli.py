@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -49,8 +50,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Below this size a read takes well under a second, and a bar would only flicker.
-_PROGRESS_MIN_BYTES = 64 << 20
+# Below this size a read takes well under a second even compressed: no bar at all.
+_PROGRESS_MIN_BYTES = 4 << 20
 
 
 def _stdout() -> Console:
@@ -203,6 +204,8 @@ def _energy_tables(r: IntegrationResult) -> list[Table]:
     totals.add_row("mean power (W)", fmt_number(r.mean_power_w))
     totals.add_row("samples", fmt_number(r.samples))
     totals.add_row("method", r.method)
+    fmt = r.quality.format or "csv"
+    totals.add_row("format", fmt if r.quality.compression is None else f"{fmt} ({r.quality.compression})")
 
     channels = Table(title="channels")
     for col in ("channel", "energy (J)", "duration (s)", "mean (W)", "min (W)", "max (W)", "samples", "gaps"):
@@ -242,22 +245,59 @@ def _energy_tables(r: IntegrationResult) -> list[Table]:
 
 @contextmanager
 def _progress_for(path: Path) -> Iterator[Callable[[int], None] | None]:
-    """A transient progress bar on an interactive stderr for big files, else nothing."""
+    """A transient progress bar on an interactive stderr, shown once a read has taken a second."""
     try:
         size = path.stat().st_size
     except OSError:
-        size = 0  # integrate_file reports the real error
+        size = 0  # the reader reports the real error
     if size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield None
         return
-    with Progress(console=_stderr(), transient=True) as bar:
-        task = bar.add_task(f"reading {path.name}", total=size)
-        yield lambda bytes_read: bar.update(task, completed=bytes_read)
+    started = time.monotonic()
+    with Progress(console=_stderr(), transient=True, disable=False, auto_refresh=False) as bar:
+        task = bar.add_task(f"reading {path.name}", total=size, visible=False)
+
+        def update(bytes_read: int) -> None:
+            # Reads under a second finish before a bar would be readable.
+            shown = time.monotonic() - started > 1.0
+            bar.update(task, completed=bytes_read, visible=shown)
+            if shown:
+                bar.refresh()
+
+        yield update
+
+
+class FormatName(str, Enum):
+    auto = "auto"
+    csv = "csv"
+    nvidia_smi = "nvidia-smi"
+    dmon = "nvidia-smi-dmon"
+    zeus = "zeus"
+    prometheus = "prometheus"
+    prometheus_json = "prometheus-json"
+    rapl = "rapl"
+    codecarbon = "codecarbon"
+    parquet = "parquet"
+
+
+class PreferName(str, Enum):
+    power = "power"
+    energy = "energy"
 
 
 @app.command()
 def energy(
-    file: Annotated[Path, typer.Argument(help="Power trace CSV (timestamp_ns or time_s, power_w, channel).")],
+    file: Annotated[Path, typer.Argument(help="Power or energy file: CSV, nvidia-smi, dmon, Zeus, Prometheus "
+                                               "scrape or query_range JSON, RAPL, CodeCarbon, Parquet; "
+                                               ".gz/.zst read directly.")],
+    format: Annotated[FormatName, typer.Option("--format", "-f", help="Input format (auto: sniffed).")] = (
+        FormatName.auto
+    ),
+    tz: Annotated[str | None, typer.Option(help="IANA zone of naive local timestamps (nvidia-smi, Zeus); "
+                                                "default: read as UTC, flagged.")] = None,
+    value: Annotated[str | None, typer.Option(help="Column or metric to read when there are several.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Column or label naming the device.")] = None,
+    prefer: Annotated[PreferName | None, typer.Option(help="power or energy, when a source has both.")] = None,
     rule: Annotated[RuleName, typer.Option(help="trapezoid for instantaneous samples, hold for held ones.")] = (
         RuleName.trapezoid
     ),
@@ -268,15 +308,19 @@ def energy(
     chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 22,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Energy of a power trace file, with its quality report."""
+    """Energy of a power trace or energy-counter file, with its quality report."""
     with _bad_input_exits_1():
         with _progress_for(file) as progress:
             r = integrate_file(
-                file, rule=rule.value, max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes,
-                progress=progress,
+                file, format=None if format is FormatName.auto else format.value, tz=tz, value=value,
+                channel=channel, prefer=None if prefer is None else prefer.value, rule=rule.value,
+                max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes, progress=progress,
             )
     for w in r.quality.warnings:
         _say("warning", w)
+    if r.quality.naive_time:
+        _say("note", "timestamps have no zone and were read as UTC (durations and energy are exact); "
+                     "pass --tz to place them in time")
     if as_json:
         _print_json(r.to_dict())
     else:
