@@ -55,6 +55,11 @@ bench: build  ## epcore against numpy (and polars) side by side, with ratios
 	$(PIP) install -q 'polars>=1.0'
 	$(PY) benches/compare.py
 
+.PHONY: fuzz
+fuzz:  ## cargo-fuzz every parser for FUZZ_SECONDS each (default 180; not in CI)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	rust/fuzz/run.sh
+
 .PHONY: lint
 lint: build  ## clippy, mypy --strict and stubtest
 	cargo clippy --workspace --all-targets -q -- -D warnings

@@ -22,6 +22,7 @@ pub mod prometheus_text;
 pub mod rapl;
 pub mod sink;
 pub mod source;
+pub mod token_counters;
 pub mod zeus;
 
 use std::path::Path;
@@ -204,7 +205,24 @@ pub fn open_reader(
     format: Option<Format>,
     cfg: &ReadConfig,
 ) -> Result<Box<dyn PowerReader>> {
-    let src = source::open_text(path, &cfg.limits)?;
+    open_source(source::open_text(path, &cfg.limits)?, format, cfg)
+}
+
+/// Open in-memory bytes as `format` (or as sniffed), exactly as a file with that content.
+pub fn open_reader_bytes(
+    data: Vec<u8>,
+    name: &str,
+    format: Option<Format>,
+    cfg: &ReadConfig,
+) -> Result<Box<dyn PowerReader>> {
+    open_source(source::open_bytes(data, name, &cfg.limits)?, format, cfg)
+}
+
+fn open_source(
+    src: source::Source,
+    format: Option<Format>,
+    cfg: &ReadConfig,
+) -> Result<Box<dyn PowerReader>> {
     if src.head.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyInput {
             at: Location {

@@ -198,6 +198,23 @@ pub fn open_text(path: &Path, limits: &Limits) -> Result<Source> {
             message: "is a directory".into(),
         });
     }
+    open_reader(Box::new(f), shown, meta.len(), limits)
+}
+
+/// Open in-memory bytes as text, exactly as a file of the same content
+/// (decompression, BOM, sniffing head): for fuzzing and for callers that hold bytes.
+pub fn open_bytes(data: Vec<u8>, name: &str, limits: &Limits) -> Result<Source> {
+    let size = data.len() as u64;
+    open_reader(Box::new(Cursor::new(data)), name.to_string(), size, limits)
+}
+
+fn open_reader(
+    f: Box<dyn Read + Send>,
+    shown: String,
+    size_bytes: u64,
+    limits: &Limits,
+) -> Result<Source> {
+    let io_err = |e: io::Error| from_io(e, &shown);
     let consumed = Arc::new(AtomicU64::new(0));
     let mut raw = BufReader::with_capacity(
         1 << 16,
@@ -268,7 +285,7 @@ pub fn open_text(path: &Path, limits: &Limits) -> Result<Source> {
     Ok(Source {
         reader: replay,
         path: shown,
-        size_bytes: meta.len(),
+        size_bytes,
         had_bom,
         compression,
         head,

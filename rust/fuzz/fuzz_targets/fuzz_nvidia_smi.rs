@@ -1,0 +1,8 @@
+#![no_main]
+//! The nvidia_smi reader: never a panic, and the same result at any chunk size.
+use epcore_core::read::Format;
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| common::power(Some(Format::NvidiaSmi), data));

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run every cargo-fuzz target for FUZZ_SECONDS (default 180) each, seeded from
+# the golden corpus, and print one summary line per target: executions,
+# coverage, corpus size and crashes. Not part of CI (`make fuzz`).
+set -u
+cd "$(dirname "$0")"
+secs="${FUZZ_SECONDS:-180}"
+root="../../tests/golden"
+declare -A seeds=(
+  [fuzz_csv]=csv [fuzz_nvidia_smi]=nvidia_smi [fuzz_dmon]=dmon [fuzz_zeus]=zeus
+  [fuzz_prometheus_text]=prometheus [fuzz_prometheus_json]=prometheus_json [fuzz_rapl]=rapl
+  [fuzz_codecarbon]=codecarbon [fuzz_sniff]="*" [fuzz_integrate]=""
+)
+targets="${FUZZ_TARGETS:-$(cargo fuzz list 2>/dev/null)}"
+# cargo-fuzz needs nightly flags; the one toolchain here is stable, which accepts them with RUSTC_BOOTSTRAP.
+export RUSTC_BOOTSTRAP=1
+mkdir -p logs
+failed=0
+for t in $targets; do
+  mkdir -p "corpus/$t"
+  if [ -n "${seeds[$t]:-}" ]; then
+    for f in $root/${seeds[$t]}/*; do
+      case "$f" in *.expected.json) ;; *) [ -f "$f" ] && cp -n "$f" "corpus/$t/" ;; esac
+    done
+  fi
+  cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=512 -timeout=5 \
+    -max_len=65536 > "logs/$t.log" 2>&1
+  rc=$?
+  stats=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "logs/$t.log" | tail -1)
+  crashes=$(ls artifacts/"$t" 2>/dev/null | wc -l)
+  echo "$t: rc=$rc crashes=$crashes corpus=$(ls "corpus/$t" | wc -l) :: $stats"
+  [ "$rc" -ne 0 ] && failed=1
+done
+exit $failed
