@@ -13,7 +13,9 @@ from .exceptions import ConfigError, EpcoreError, ParseError, SchemaError, Trace
 from .files import integrate_file
 from .integration import COUNTER_UNITS_J, integrate, merge, options, partial
 from .quality import QualityReport
+from .request_logs import Requests, read_requests
 from .results import ChannelEnergy, IntegrationResult
+from .run_summaries import RunSummaries, RunSummary, read_runs
 from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
 __all__ = [
@@ -29,6 +31,9 @@ __all__ = [
     "Partial",
     "PowerTrace",
     "QualityReport",
+    "RunSummaries",
+    "RunSummary",
+    "Requests",
     "SchemaError",
     "SteadyState",
     "SteadyStateFigures",
@@ -41,5 +46,7 @@ __all__ = [
     "options",
     "partial",
     "read_power",
+    "read_runs",
+    "read_requests",
     "steady_state",
 ]
