@@ -415,6 +415,23 @@ elif method == "polars":
     import polars_baseline
     def run():
         return polars_baseline.scan_energy(path), None
+elif method == "pyarrow-csv":
+    import numpy as np, pyarrow.csv as pc
+    def run():
+        t = pc.read_csv(path)
+        return trapezoid_gaps(t.column("time_s").to_numpy(), t.column("power_w").to_numpy()), None
+elif method == "pyarrow-parquet":
+    import numpy as np, pyarrow.parquet as pq
+    def run():
+        t = pq.read_table(path)
+        return trapezoid_gaps(t.column("ts_ns").to_numpy() * 1e-9, t.column("power_w").to_numpy()), None
+elif method == "polars-parquet":
+    import polars, polars_baseline
+    def run():
+        e = polars.scan_parquet(path).select(
+            (polars.col("ts_ns").cast(polars.Float64) * 1e-9).alias("time_s"), "power_w"
+        ).select(polars_baseline.trapezoid_expr()).collect(engine="streaming")
+        return float(e["energy_j"][0]), None
 else:
     def run():
         buf = bytearray(1 << 20)
@@ -422,6 +439,11 @@ else:
             while f.readinto(buf):
                 pass
         return None, None
+def trapezoid_gaps(t_s, p):
+    # numpy trapezoid with epcore's gap rule (intervals over 2 s not integrated).
+    import numpy as np
+    dt = np.diff(t_s)
+    return float(np.sum(np.where(dt <= 2.0, (p[1:] + p[:-1]) * dt, 0.0)) * 0.5)
 def peak_kb():
     # VmHWM: the peak RSS of this process image. ru_maxrss is printed too, but on Linux
     # it keeps the high-water mark of the image before exec, i.e. of the forked benchmark
@@ -470,10 +492,17 @@ def bench_csv(mb: float, runs: int, tmp: str, rep: Report) -> None:
         rep.notes.append("polars is not installed: the CSV comparison is skipped (pip install 'polars>=1.0')")
         print("polars is not installed: comparing epcore with the raw read only")
     methods = ["raw", "epcore"] + (["polars"] if have_polars else [])
+    try:
+        import pyarrow  # noqa: F401
+
+        methods.append("pyarrow-csv")
+    except ImportError:
+        pass
     labels = {
         "raw": "raw read, 1 MiB chunks, no parse [reference]",
         "epcore": "epcore.integrate_file(path)",
         "polars": 'polars scan_csv + trapezoid expr, collect(engine="streaming")',
+        "pyarrow-csv": "pyarrow.csv.read_csv + numpy trapezoid",
     }
     results: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     for r in range(1 + runs):
@@ -507,7 +536,7 @@ def bench_csv(mb: float, runs: int, tmp: str, rep: Report) -> None:
     if have_polars:
         t_pl = med([x["s"] for x in results["polars"]])
         pl_peak = max(x["rss_peak_kb"] for x in results["polars"]) / 1024
-        rep.targets.append(Target(f"CSV {mb:g} MB: epcore speed vs polars scan_csv streaming", t_pl / t_ep, 1.0,
+        rep.targets.append(Target(f"CSV {mb:g} MB: epcore speed vs polars scan_csv streaming", t_pl / t_ep, 2.0,
                                   strict=True, note=f"{size / t_ep / 1e6:,.0f} vs {size / t_pl / 1e6:,.0f} MB/s"))
         rep.notes.append(f"CSV peak RSS: epcore {ep_peak:.1f} MiB, polars {pl_peak:.1f} MiB "
                          f"({pl_peak / ep_peak:.1f}× epcore's)")
@@ -519,6 +548,85 @@ def bench_csv(mb: float, runs: int, tmp: str, rep: Report) -> None:
     ]
 
 
+def _child_runs(methods: list[str], path: str, runs: int) -> dict[str, list[dict[str, Any]]]:
+    results: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    for r in range(1 + runs):
+        for m in methods:
+            res = run_child(m, path)
+            if r >= 1:
+                results[m].append(res)
+    return results
+
+
+def bench_parquet(rows: int, runs: int, tmp: str, rep: Report) -> None:
+    header(f"d. Parquet, {rows:,} rows (ts_ns int64, power_w float64), 64k-row groups")
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        rep.notes.append("pyarrow is not installed: the Parquet comparison is skipped")
+        return
+    path = os.path.join(tmp, "trace.parquet")
+    with pq.ParquetWriter(path, pa.schema([("ts_ns", pa.int64()), ("power_w", pa.float64())])) as w:
+        done = 0
+        for bt, bp in gen.TraceStream():
+            k = min(len(bt), rows - done)
+            w.write_table(pa.table({"ts_ns": bt[:k], "power_w": bp[:k]}), row_group_size=1 << 16)
+            done += k
+            if done >= rows:
+                break
+    size = os.path.getsize(path)
+    methods = ["epcore", "pyarrow-parquet"]
+    try:
+        import polars  # noqa: F401
+
+        methods.append("polars-parquet")
+    except ImportError:
+        pass
+    labels = {
+        "epcore": "epcore.integrate_file(path) (pyarrow batches → Rust)",
+        "pyarrow-parquet": "pyarrow.parquet.read_table + numpy trapezoid",
+        "polars-parquet": 'polars scan_parquet + trapezoid expr, streaming',
+    }
+    results = _child_runs(methods, path, runs)
+    out = []
+    for m in methods:
+        ts = [x["s"] for x in results[m]]
+        peak = max(x["rss_peak_kb"] for x in results[m]) / 1024
+        out.append([labels[m], f"{med(ts):.3f}", si(rows / med(ts)), f"{peak:,.1f}",
+                    f"{results[m][-1]['energy_j']:.6e}"])
+    print(f"file {size / 1e6:.0f} MB; median of {runs} runs, fresh processes\n")
+    print(table(["reader → energy", "median s", "rows/s", "peak RSS MiB", "energy J"], out))
+    t_ep = med([x["s"] for x in results["epcore"]])
+    t_pa = med([x["s"] for x in results["pyarrow-parquet"]])
+    e_ep, e_pa = results["epcore"][-1]["energy_j"], results["pyarrow-parquet"][-1]["energy_j"]
+    rep.targets.append(Target("Parquet: epcore speed vs pyarrow read_table + numpy", t_pa / t_ep, 1.0, strict=False,
+                              note=f"energies differ by {abs(e_ep - e_pa) / e_pa:.1e} rel"))
+    ep_peak = max(x["rss_peak_kb"] for x in results["epcore"]) / 1024
+    pa_peak = max(x["rss_peak_kb"] for x in results["pyarrow-parquet"]) / 1024
+    rep.notes.append(f"Parquet peak RSS: epcore {ep_peak:.0f} MiB, pyarrow+numpy {pa_peak:.0f} MiB")
+
+
+def bench_big(sizes_mb: list[float], tmp: str, rep: Report) -> None:
+    header("e. flat memory: epcore on growing CSV files (one fresh process each)")
+    out = []
+    peaks = []
+    for mb in sizes_mb:
+        path = os.path.join(tmp, f"big-{mb:g}.csv")
+        info = gen.write_csv(path, target_bytes=int(mb * 1e6))
+        res = run_child("epcore", path)
+        os.remove(path)
+        peak = res["rss_peak_kb"] / 1024
+        peaks.append(peak)
+        err = abs(res["energy_j"] - info["energy_j"]) / info["energy_j"]
+        out.append([f"{info['bytes'] / 1e9:.2f} GB", f"{info['rows']:,}", f"{res['s']:.1f}",
+                    f"{info['bytes'] / res['s'] / 1e6:,.0f}", f"{peak:,.1f}", f"{err:.1e}"])
+    print(table(["file", "rows", "s", "MB/s", "peak RSS MiB", "rel err"], out))
+    rep.targets.append(Target(f"CSV {sizes_mb[-1]:g} MB: epcore peak RSS", peaks[-1], 64.0, unit="MiB",
+                              higher_is_better=False, note=f"{', '.join(f'{p:.0f}' for p in peaks)} MiB "
+                                                           f"across {', '.join(f'{m:g}' for m in sizes_mb)} MB"))
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -527,14 +635,18 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes (1e6 samples, 1e4 windows over 1e6, 50 MB CSV): a smoke test in seconds")
-    ap.add_argument("--only", action="append", choices=["integrate", "windows", "csv"],
+    ap.add_argument("--only", action="append", choices=["integrate", "windows", "csv", "parquet", "big"],
                     help="run only this section (repeatable)")
     ap.add_argument("--csv-mb", type=float, default=None, help="CSV size in MB (default 1000, --quick 50)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per method (default 7, CSV 3)")
     ap.add_argument("--samples", type=float, default=None, help="integrate size (default 1e8, --quick 1e6)")
+    ap.add_argument("--parquet-rows", type=float, default=None, help="Parquet rows (default 5e7, --quick 1e6)")
+    ap.add_argument("--big-mb", type=float, action="append", default=None,
+                    help="file sizes for the flat-memory series (default 100 1000 5000; only with --only big)")
     args = ap.parse_args(argv)
 
-    only = set(args.only or ["integrate", "windows", "csv"])
+    only = set(args.only or ["integrate", "windows", "csv", "parquet"])
+    pq_rows = int(args.parquet_rows or (1e6 if args.quick else 5e7))
     n_int = int(args.samples or (1e6 if args.quick else 1e8))
     n_win, n_w = (10**6, 10**4) if args.quick else (10**7, 10**5)
     csv_mb = args.csv_mb if args.csv_mb is not None else (50.0 if args.quick else 1000.0)
@@ -554,6 +666,10 @@ def main(argv: list[str] | None = None) -> int:
             gc.collect()
         if "csv" in only:
             bench_csv(csv_mb, csv_runs, tmp, rep)
+        if "parquet" in only:
+            bench_parquet(pq_rows, csv_runs, tmp, rep)
+        if "big" in only:
+            bench_big(args.big_mb or [100.0, 1000.0, 5000.0], tmp, rep)
 
     header("summary: ratios vs targets")
     for tg in rep.targets:
