@@ -198,17 +198,18 @@ pub fn open_text(path: &Path, limits: &Limits) -> Result<Source> {
             message: "is a directory".into(),
         });
     }
-    open_reader(Box::new(f), shown, meta.len(), limits)
+    open_stream(Box::new(f), shown, meta.len(), limits)
 }
 
 /// Open in-memory bytes as text, exactly as a file of the same content
 /// (decompression, BOM, sniffing head): for fuzzing and for callers that hold bytes.
 pub fn open_bytes(data: Vec<u8>, name: &str, limits: &Limits) -> Result<Source> {
     let size = data.len() as u64;
-    open_reader(Box::new(Cursor::new(data)), name.to_string(), size, limits)
+    open_stream(Box::new(Cursor::new(data)), name.to_string(), size, limits)
 }
 
-fn open_reader(
+/// Open any byte stream as text (decompressing it if its magic says so).
+pub fn open_stream(
     f: Box<dyn Read + Send>,
     shown: String,
     size_bytes: u64,
