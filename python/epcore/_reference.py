@@ -540,3 +540,272 @@ def steady_state_reference(
     it = _steady_figures(p, t, price, q, grid)
     facility = _steady_figures(p * Fraction(pue), t, price, q, grid) if pue > 1 else None
     return {"it": it, "facility": facility}
+
+
+# --- Request CSV -------------------------------------------------------------
+
+import calendar  # noqa: E402
+import re  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+#
+# The canonical request CSV of ``rust/epcore-core/src/requests/csv.rs`` restated
+# one line at a time with ``calendar``, ``fractions`` and regular expressions,
+# for ``tests/test_requests.py``. Same rules: lines end in ``\n``, ``\r\n`` or a
+# bare ``\r``; a leading UTF-8 BOM is dropped; blank lines are skipped; fields
+# split on commas outside double quotes (``""`` is a quote), unquoted fields
+# trimmed of spaces and tabs; ``*_time`` is decimal epoch seconds (<= 9
+# decimals, extra zeros allowed) or RFC 3339 with ``Z``/offset, ``*_ns`` is an
+# integer; an unterminated last line is kept when it parses and its times pass
+# the window rules, else dropped (``truncated_tail``); an exact repeat of a row
+# is dropped and counted, any other repeated id is an error.
+
+_REQ_EPOCH_2000_NS = 946_684_800 * _NS_PER_S
+_REQ_EPOCH_2100_NS = 4_102_444_800 * _NS_PER_S
+_REQ_NULLS = {"", "NA", "N/A", "null", "NULL", "None"}
+_REQ_SOURCES = ("usage", "stream_chunks", "retokenized", "unknown")
+_REQ_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))?"
+)
+
+
+def _req_split(line: str) -> list[str] | None:
+    """Fields of a line, or None for an unbalanced quote."""
+    out: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in " \t":
+            i += 1
+        if i < n and line[i] == '"':
+            i += 1
+            text = []
+            while True:
+                if i >= n:
+                    return None
+                if line[i] == '"' and i + 1 < n and line[i + 1] == '"':
+                    text.append('"')
+                    i += 2
+                elif line[i] == '"':
+                    i += 1
+                    break
+                else:
+                    text.append(line[i])
+                    i += 1
+            while i < n and line[i] in " \t":
+                i += 1
+            out.append("".join(text))
+            if i >= n:
+                return out
+            if line[i] != ",":
+                return None
+            i += 1
+        else:
+            j = line.find(",", i)
+            end = n if j < 0 else j
+            out.append(line[i:end].rstrip(" \t"))
+            if j < 0:
+                return out
+            i = j + 1
+
+
+def _req_is_null(f: str) -> bool:
+    if f[:1] in tuple("0123456789-+."):
+        return False
+    return f in _REQ_NULLS or (f.startswith("[") and f.endswith("]"))
+
+
+def _req_decimal_seconds(f: str) -> int:
+    m = re.fullmatch(r"([+-]?)([0-9]*)(?:\.([0-9]*))?", f)
+    if m is None or (m.group(2) == "" and not m.group(3)):
+        raise ValueError("syntax")
+    frac = m.group(3) or ""
+    if len(frac) > 9 and frac[9:].strip("0"):
+        raise ValueError("too precise")
+    v = int(m.group(2) or "0") * _NS_PER_S + int((frac[:9] or "0").ljust(9, "0"))
+    v = -v if m.group(1) == "-" else v
+    if abs(v) > _I64_MAX:
+        raise ValueError("overflow")
+    return v
+
+
+def _req_rfc3339(f: str) -> int:
+    m = _REQ_RFC3339.fullmatch(f)
+    if m is None:
+        raise ValueError("syntax")
+    y, mo, d, h, mi, s = (int(m.group(k)) for k in range(1, 7))
+    if m.group(8) is None and m.group(9) is None:
+        raise ValueError("no offset")
+    frac = m.group(7) or ""
+    if len(frac) > 9 and frac[9:].strip("0"):
+        raise ValueError("too precise")
+    datetime(y, mo, d, h, mi, s)  # range check: raises ValueError
+    off = 0
+    if m.group(9) is not None:
+        oh, om = int(m.group(10)), int(m.group(11))
+        if oh > 23 or om > 59:
+            raise ValueError("offset")
+        off = (oh * 3600 + om * 60) * (-1 if m.group(9) == "-" else 1)
+    v = (calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) - off) * _NS_PER_S + int((frac[:9] or "0").ljust(9, "0"))
+    if abs(v) > _I64_MAX:
+        raise ValueError("overflow")
+    return v
+
+
+def _req_time(f: str, unit: str) -> int | None:
+    if _req_is_null(f):
+        return None
+    if unit == "ns":
+        if re.fullmatch(r"[+-]?[0-9]+", f) is None or abs(int(f)) > _I64_MAX:
+            raise ValueError("integer ns")
+        return int(f)
+    if len(f) >= 5 and f[:4].isdigit() and f[:4].isascii() and f[4] == "-":
+        return _req_rfc3339(f)
+    return _req_decimal_seconds(f)
+
+
+def _req_tokens(f: str) -> int:
+    m = re.fullmatch(r"\+?([0-9]+)(?:\.([0-9]+))?", f)
+    if m is None or (m.group(2) or "0").strip("0"):
+        raise ValueError("not a whole number >= 0")
+    v = int(m.group(1))
+    if v > _I64_MAX:
+        raise ValueError("overflow")
+    return v
+
+
+def _req_error(code: str, line: int, reason: str) -> EpcoreError:
+    cls: type[EpcoreError] = {
+        "bad_value": ParseError, "unequal_lengths": ParseError, "unsupported_encoding": ParseError,
+        "schema": SchemaError, "empty_input": TraceError, "invalid_window": TraceError,
+        "duplicate_request_id": TraceError,
+    }.get(code, EpcoreError)
+    return cls(f"line {line}: {reason}", code=code, line=line, reason=reason)
+
+
+def read_requests_csv_reference(data: bytes) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    """The request table of a canonical request CSV: ``(columns, info)``.
+
+    ``columns`` has the table's columns as lists (``first_token_ns`` and
+    ``model`` hold None where missing); ``info`` has ``n_duplicate_identical``,
+    ``truncated_tail`` and ``unterminated_final_line``. Bad input raises an
+    :class:`EpcoreError` with the core's ``code`` and ``line``.
+
+    >>> cols, info = read_requests_csv_reference(
+    ...     b"request_id,start_time,end_time,input_tokens,output_tokens\\n"
+    ...     b"a,2025-06-15T15:06:40.5Z,1750000001,3,4\\n")
+    >>> cols["start_ns"], cols["end_ns"], cols["first_token_ns"]
+    ([1750000000500000000], [1750000001000000000], [None])
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        where = data[: e.start].count(b"\n") + 1
+        raise _req_error("unsupported_encoding", where, "invalid UTF-8") from None
+    pieces = re.split(r"(\r\n|\n|\r)", text)
+    lines = [(pieces[k], k + 1 < len(pieces)) for k in range(0, len(pieces), 2)]
+    if lines and lines[-1] == ("", False):
+        lines.pop()
+    cols: dict[str, list[Any]] = {c: [] for c in (
+        "request_id", "start_ns", "first_token_ns", "end_ns", "input_tokens", "output_tokens", "model", "ok",
+        "token_source", "line")}
+    info: dict[str, Any] = {"n_duplicate_identical": 0, "truncated_tail": False, "unterminated_final_line": False}
+    header: list[str] | None = None
+    seen: dict[str, int] = {}
+    for number, (line, terminated) in enumerate(lines, start=1):
+        # Rust's is_ascii_whitespace: no vertical tab.
+        if all(c in " \t\n\x0c\r" for c in line):
+            continue
+        fields = _req_split(line)
+        if header is None:
+            if fields is None:
+                raise _req_error("schema", number, "unbalanced quote in the header")
+            header = [f.strip().lower() for f in fields]
+            names = header
+
+            def col(stem: str) -> tuple[int, str] | None:
+                a, b = f"{stem}_time" in names, f"{stem}_ns" in names
+                if a and b:
+                    raise _req_error("schema", number, f"both {stem}_time and {stem}_ns")
+                if a:
+                    return names.index(f"{stem}_time"), "s"
+                return (names.index(f"{stem}_ns"), "ns") if b else None
+
+            if any(n and names[:k].count(n) for k, n in enumerate(names)):
+                raise _req_error("schema", number, "a repeated column")
+            start, first, end = col("start"), col("first_token"), col("end")
+            if start is None or end is None or any(
+                c not in names for c in ("request_id", "input_tokens", "output_tokens")
+            ):
+                raise _req_error("schema", number, "missing columns")
+            idx = {c: names.index(c) for c in ("request_id", "input_tokens", "output_tokens")}
+            opt = {c: (names.index(c) if c in names else None) for c in ("model", "ok", "token_source")}
+            continue
+        assert start is not None and end is not None
+        row: dict[str, Any] | None = None
+        failure: EpcoreError | None = None
+        try:
+            if fields is None:
+                raise ValueError("unbalanced quote")
+            if len(fields) != len(header):
+                failure = _req_error("unequal_lengths", number, f"expected {len(header)} fields, found {len(fields)}")
+                raise ValueError
+            rid = fields[idx["request_id"]]
+            if rid == "":
+                raise ValueError("empty id")
+            s_ns = _req_time(fields[start[0]], start[1])
+            e_ns = _req_time(fields[end[0]], end[1])
+            if s_ns is None or e_ns is None:
+                raise ValueError("missing time")
+            f_ns = None if first is None else _req_time(fields[first[0]], first[1])
+            ok_text = None if opt["ok"] is None else fields[opt["ok"]].lower()
+            if ok_text is not None and ok_text not in ("true", "1", "yes", "false", "0", "no"):
+                raise ValueError("ok")
+            src = "unknown" if opt["token_source"] is None else (fields[opt["token_source"]] or "unknown")
+            if src not in _REQ_SOURCES:
+                raise ValueError("token_source")
+            model = None if opt["model"] is None else (fields[opt["model"]] or None)
+            row = {
+                "request_id": rid, "start_ns": s_ns, "first_token_ns": f_ns, "end_ns": e_ns,
+                "input_tokens": _req_tokens(fields[idx["input_tokens"]]),
+                "output_tokens": _req_tokens(fields[idx["output_tokens"]]),
+                "model": model, "ok": ok_text is None or ok_text in ("true", "1", "yes"), "token_source": src,
+                "line": number,
+            }
+        except ValueError as e:
+            if failure is None:
+                failure = _req_error("bad_value", number, str(e) or "bad value")
+        window: EpcoreError | None = None
+        if row is not None:
+            s_ns, e_ns, f_ns = row["start_ns"], row["end_ns"], row["first_token_ns"]
+            if not (_REQ_EPOCH_2000_NS <= s_ns < _REQ_EPOCH_2100_NS and _REQ_EPOCH_2000_NS <= e_ns < _REQ_EPOCH_2100_NS):
+                window = _req_error("bad_value", number, "time not between 2000 and 2100")
+            elif e_ns < s_ns:
+                window = _req_error("invalid_window", number, "ends before it starts")
+            elif f_ns is not None and not s_ns <= f_ns <= e_ns:
+                window = _req_error("invalid_window", number, "first token outside [start, end]")
+        if not terminated:
+            if row is None or window is not None:
+                info["truncated_tail"] = True
+                break
+            info["unterminated_final_line"] = True
+        if failure is not None:
+            raise failure
+        if window is not None:
+            raise window
+        assert row is not None
+        rid = row["request_id"]
+        if rid in seen:
+            k = seen[rid]
+            if all(cols[c][k] == row[c] for c in cols if c != "line"):
+                info["n_duplicate_identical"] += 1
+                continue
+            raise _req_error("duplicate_request_id", number, f"request id {rid!r} appears again")
+        seen[rid] = len(cols["request_id"])
+        for c in cols:
+            cols[c].append(row[c])
+    if not cols["request_id"]:
+        raise _req_error("empty_input", 0, "no requests")
+    return cols, info

@@ -1,4 +1,4 @@
-"""The ``epcore`` command line: ``calc`` and ``energy``.
+"""The ``epcore`` command line: ``calc``, ``energy`` and ``tokens``.
 
 Human tables by default, ``--json`` for scripts. Exit codes: 0 ok, 1 bad
 input (one ``error: ...`` line on stderr, never a traceback), 2 usage.
@@ -327,6 +327,84 @@ def energy(
         out = _stdout()
         for t in _energy_tables(r):
             out.print(t)
+
+
+class RequestFormatName(str, Enum):
+    auto = "auto"
+    csv = "csv"
+    vllm = "vllm"
+    sglang = "sglang"
+    aiperf = "aiperf"
+    ollama = "ollama"
+
+
+def _iso_ns(ns: int) -> str:
+    """Exact UTC time of integer ns: ``2025-06-15T15:06:40.123456789Z``."""
+    s, frac = divmod(ns, 1_000_000_000)
+    day = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s))
+    return f"{day}.{frac:09d}Z"
+
+
+@app.command()
+def tokens(
+    file: Annotated[Path, typer.Argument(help="Request log: canonical CSV, vLLM bench JSON, SGLang bench JSONL, "
+                                               "AIPerf profile_export.jsonl, Ollama JSONL; .gz/.zst read directly.")],
+    format: Annotated[RequestFormatName, typer.Option("--format", "-f", help="Input format (auto: sniffed).")] = (
+        RequestFormatName.auto
+    ),
+    anchor_ns: Annotated[int | None, typer.Option(help="vLLM/SGLang: wall-clock ns since the epoch at which the "
+                                                       "first request was sent (for perf_counter start_times).")] = None,
+    all_phases: Annotated[bool, typer.Option("--all-phases", help="AIPerf: keep every benchmark phase, "
+                                                                   "not only profiling.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the requests table to this file "
+                                                                "(canonical CSV, integer ns).")] = None,
+) -> None:
+    """Requests and tokens of a request or benchmark log, with what was skipped or repaired."""
+    from .request_logs import read_requests
+
+    with _bad_input_exits_1():
+        with _progress_for(file) as progress:
+            r = read_requests(
+                file, format=None if format is RequestFormatName.auto else format.value, anchor_ns=anchor_ns,
+                phase=None if all_phases else "profiling", progress=progress,
+            )
+        if csv_out is not None:
+            r.to_csv(csv_out)
+    for w in r.quality.warnings:
+        _say("warning", w)
+    if as_json:
+        _print_json({"summary": r.summary(), "quality": r.quality.to_dict()})
+        return
+    s, q = r.summary(), r.quality
+    totals = Table(title=f"requests in {q.source}", show_header=False)
+    totals.add_column("quantity")
+    totals.add_column("value", justify="right")
+    totals.add_row("requests", fmt_number(s["n_requests"]))
+    totals.add_row("ok / failed", f"{s['n_ok']:,} / {s['n_failed']:,}")
+    totals.add_row("input tokens", fmt_number(s["total_input_tokens"]))
+    totals.add_row("output tokens", fmt_number(s["total_output_tokens"]))
+    totals.add_row("with a first token", fmt_number(s["n_with_first_token"]))
+    totals.add_row("first start (UTC)", _iso_ns(s["start_ns"]))
+    totals.add_row("last end (UTC)", _iso_ns(s["end_ns"]))
+    totals.add_row("span (s)", fmt_number(s["duration_s"]))
+    totals.add_row("token source", ", ".join(f"{k} {v:,}" for k, v in s["token_sources"].items()))
+    if s["models"]:
+        totals.add_row("models", ", ".join(s["models"]))
+    fmt = q.format if q.compression is None else f"{q.format} ({q.compression})"
+    totals.add_row("format", fmt)
+    quality = Table(title="quality", show_header=False)
+    quality.add_column("check")
+    quality.add_column("value")
+    quality.add_row("records read", fmt_number(q.n_records))
+    quality.add_row("start times from", q.timing)
+    skipped = ", ".join(f"{k} {v:,}" for k, v in q.skipped)
+    quality.add_row("skipped", f"{q.n_skipped:,} ({skipped})" if skipped else "0")
+    quality.add_row("exact repeats dropped", fmt_number(q.n_duplicate_identical))
+    quality.add_row("cut last line dropped", "yes" if q.truncated_tail else "no")
+    out = _stdout()
+    out.print(totals)
+    out.print(quality)
 
 
 def _version(value: bool) -> None:
