@@ -92,8 +92,14 @@ def test_file_equals_arrays_bit_for_bit(tmp_path: Path) -> None:
 def test_missing_file_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         epcore.integrate_file(tmp_path / "nope.csv")
-    with pytest.raises(IsADirectoryError):
-        epcore.integrate_file(tmp_path)
+    # A directory is read as a set of Prometheus scrapes: an empty one has no data.
+    empty = tmp_path / "scrapes"
+    empty.mkdir()
+    with pytest.raises(epcore.TraceError) as e:
+        epcore.integrate_file(empty)
+    assert e.value.code == "empty_input"
+    with pytest.raises(epcore.ConfigError, match="directory"):
+        epcore.integrate_file(empty, format="csv")
 
 
 def test_progress_and_interrupt(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from .quality import QualityReport
 from .request_logs import Requests, read_requests
 from .results import ChannelEnergy, IntegrationResult
 from .run_summaries import RunSummaries, RunSummary, read_runs
+from .token_counters import ModelTokenTotals, TokenCounters, read_token_counters
 from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "EpcoreError",
     "FORMATS",
     "IntegrationResult",
+    "ModelTokenTotals",
     "Options",
     "ParseError",
     "Partial",
@@ -37,6 +39,7 @@ __all__ = [
     "SchemaError",
     "SteadyState",
     "SteadyStateFigures",
+    "TokenCounters",
     "TraceError",
     "UnitError",
     "__version__",
@@ -48,5 +51,6 @@ __all__ = [
     "read_power",
     "read_runs",
     "read_requests",
+    "read_token_counters",
     "steady_state",
 ]

@@ -17,7 +17,10 @@ __all__ = [
     "StreamIntegrator",
     "integrate_windows",
     "partial_channel",
+    "read_requests",
+    "read_token_counters",
     "seconds_to_ns",
+    "sniff_requests",
     "steady_state",
 ]
 
@@ -118,3 +121,32 @@ def steady_state(
     grid_g_co2_per_kwh: float | None = None,
     allow_negative_price: bool = False,
 ) -> dict[str, Any]: ...
+def read_requests(
+    path: str | PathLike[str],
+    format: str | None = None,
+    *,
+    anchor_ns: int | None = None,
+    start_ns: npt.NDArray[np.int64] | None = None,
+    phase: str | None = ...,
+    token_source: str | None = None,
+    chunk_bytes: int = 4194304,
+    max_record_bytes: int = 1048576,
+    max_document_bytes: int = 268435456,
+    max_json_depth: int = 64,
+    max_decompressed_bytes: int | None = None,
+    max_ratio: float = 250.0,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]: ...
+def sniff_requests(
+    path: str | PathLike[str], max_decompressed_bytes: int | None = None, max_ratio: float = 250.0
+) -> str | None: ...
+def read_token_counters(
+    path: str | PathLike[str],
+    format: str | None = None,
+    *,
+    chunk_bytes: int = 4194304,
+    max_record_bytes: int = 1048576,
+    max_decompressed_bytes: int | None = None,
+    max_ratio: float = 250.0,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, str, str]], list[dict[str, Any]], dict[str, Any]]: ...

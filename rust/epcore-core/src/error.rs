@@ -189,6 +189,27 @@ pub enum Error {
         tz: String,
         reason: String,
     },
+    /// JSON that cannot be parsed, or past the depth or size cap.
+    BadJson {
+        at: Location,
+        value: String,
+        reason: String,
+        hint: String,
+    },
+    /// A request-log row whose times are out of order (end before start, or
+    /// a first token outside [start, end]). The code is `invalid_window`, as for
+    /// [`Error::InvalidWindow`]: the same problem, located in a file.
+    InvalidRequestWindow {
+        at: Location,
+        value: String,
+        reason: String,
+    },
+    /// A request id seen twice with different values.
+    DuplicateRequestId {
+        at: Location,
+        value: String,
+        first_line: u64,
+    },
 }
 
 impl Error {
@@ -218,6 +239,9 @@ impl Error {
             Error::CorruptInput { .. } => "corrupt_input",
             Error::DecompressionLimit { .. } => "decompression_limit",
             Error::AmbiguousLocalTime { .. } => "ambiguous_local_time",
+            Error::BadJson { .. } => "bad_json",
+            Error::InvalidRequestWindow { .. } => "invalid_window",
+            Error::DuplicateRequestId { .. } => "duplicate_request_id",
         }
     }
 
@@ -230,7 +254,8 @@ impl Error {
             | Error::UnsupportedEncoding { .. }
             | Error::UnrecognizedFormat { .. }
             | Error::CorruptInput { .. }
-            | Error::DecompressionLimit { .. } => Family::Parse,
+            | Error::DecompressionLimit { .. }
+            | Error::BadJson { .. } => Family::Parse,
             Error::Schema { .. } | Error::LengthMismatch { .. } => Family::Schema,
             Error::EmptyInput { .. }
             | Error::InsufficientSamples { .. }
@@ -242,7 +267,9 @@ impl Error {
             | Error::AmbiguousCounterDecrease { .. }
             | Error::TimestampOverflow { .. }
             | Error::InvalidWindow { .. }
-            | Error::AmbiguousLocalTime { .. } => Family::Trace,
+            | Error::AmbiguousLocalTime { .. }
+            | Error::InvalidRequestWindow { .. }
+            | Error::DuplicateRequestId { .. } => Family::Trace,
             Error::InvalidArgument { .. } | Error::Interrupted => Family::Config,
             Error::Io { .. } => Family::Io,
         }
@@ -268,7 +295,10 @@ impl Error {
             | Error::UnrecognizedFormat { at, .. }
             | Error::CorruptInput { at, .. }
             | Error::DecompressionLimit { at, .. }
-            | Error::AmbiguousLocalTime { at, .. } => Some(at),
+            | Error::AmbiguousLocalTime { at, .. }
+            | Error::BadJson { at, .. }
+            | Error::InvalidRequestWindow { at, .. }
+            | Error::DuplicateRequestId { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -293,7 +323,10 @@ impl Error {
             | Error::UnrecognizedFormat { at, .. }
             | Error::CorruptInput { at, .. }
             | Error::DecompressionLimit { at, .. }
-            | Error::AmbiguousLocalTime { at, .. } => Some(at),
+            | Error::AmbiguousLocalTime { at, .. }
+            | Error::BadJson { at, .. }
+            | Error::InvalidRequestWindow { at, .. }
+            | Error::DuplicateRequestId { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -303,7 +336,10 @@ impl Error {
         let v = match self {
             Error::BadValue { value, .. }
             | Error::TimestampOverflow { value, .. }
-            | Error::AmbiguousLocalTime { value, .. } => value.clone(),
+            | Error::AmbiguousLocalTime { value, .. }
+            | Error::InvalidRequestWindow { value, .. }
+            | Error::DuplicateRequestId { value, .. } => value.clone(),
+            Error::BadJson { value, .. } if !value.is_empty() => value.clone(),
             Error::UnsortedTimestamps { value_ns, .. } => value_ns.to_string(),
             Error::ConflictingDuplicate { second, .. } => second.to_string(),
             Error::NonFinite { value, .. }
@@ -367,6 +403,13 @@ impl Error {
             | Error::CorruptInput { reason, .. }
             | Error::DecompressionLimit { reason, .. } => reason.clone(),
             Error::AmbiguousLocalTime { tz, reason, .. } => format!("{reason} in time zone {tz}"),
+            Error::BadJson { reason, .. } | Error::InvalidRequestWindow { reason, .. } => {
+                reason.clone()
+            }
+            Error::DuplicateRequestId { value, first_line, .. } => format!(
+                "request id '{}' appears again (first on line {first_line}) with other values",
+                escape_value(value)
+            ),
         }
     }
 
@@ -377,7 +420,14 @@ impl Error {
             | Error::UnequalLengths { hint, .. }
             | Error::Schema { hint, .. }
             | Error::AmbiguousCounterDecrease { hint, .. }
-            | Error::UnrecognizedFormat { hint, .. } => hint.clone(),
+            | Error::UnrecognizedFormat { hint, .. }
+            | Error::BadJson { hint, .. } => hint.clone(),
+            Error::InvalidRequestWindow { .. } => {
+                "a request needs start <= first token <= end; are the columns swapped, or in different units or clocks?".into()
+            }
+            Error::DuplicateRequestId { .. } => {
+                "request ids must be unique (an exact repeat of a row is dropped and counted)".into()
+            }
             Error::CorruptInput { .. } => {
                 "the file is damaged or was cut short; re-copy or re-export it".into()
             }

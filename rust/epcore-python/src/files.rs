@@ -19,6 +19,13 @@ use crate::options::PyOptions;
 use crate::partial::PyPartial;
 
 type Channels = Vec<(String, PyPartial)>;
+/// Partials per channel, the file's report, the samples (if kept) and the window energies (if asked).
+type Integrated<'py> = (
+    Channels,
+    Bound<'py, PyDict>,
+    Option<Samples<'py>>,
+    Option<Windows<'py>>,
+);
 type Windows<'py> = Vec<(
     String,
     Bound<'py, PyArray1<f64>>,
@@ -110,7 +117,7 @@ pub fn integrate_path<'py>(
     collect: bool,
     windows: Option<PyReadonlyArray2<'py, i64>>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<(Channels, Bound<'py, PyDict>, Option<Samples<'py>>, Option<Windows<'py>>)> {
+) -> PyResult<Integrated<'py>> {
     let windows: Option<Vec<(i64, i64)>> = match &windows {
         Some(w) => Some(window_pairs(py, w)?),
         None => None,

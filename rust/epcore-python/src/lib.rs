@@ -9,6 +9,8 @@ mod files;
 mod integrate;
 mod options;
 mod partial;
+mod requests;
+mod token_counters;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,5 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(files::sniff_format, m)?)?;
     m.add_class::<files::PyStreamIntegrator>()?;
     economics::register(m)?;
+    requests::register(m)?;
+    token_counters::register(m)?;
     Ok(())
 }

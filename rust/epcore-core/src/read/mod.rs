@@ -20,6 +20,7 @@ pub mod nvidia_smi;
 pub mod prometheus_json;
 pub mod prometheus_text;
 pub mod rapl;
+pub mod scrape_dir;
 pub mod sink;
 pub mod source;
 pub mod token_counters;
@@ -142,6 +143,33 @@ pub trait PowerReader: Send {
     fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()>;
     /// What was noticed about the file; complete once `read_rows` returned.
     fn info(&self) -> &FileInfo;
+    /// Turn a location in the reader's stream into one in the user's files
+    /// (a directory of scrapes maps stream lines back to each file).
+    fn locate(&self, e: Error) -> Error {
+        e
+    }
+}
+
+/// A reader over several files read as one stream, whose errors name the file and its line.
+struct Mapped {
+    inner: Box<dyn PowerReader>,
+    map: scrape_dir::LineMap,
+}
+
+impl PowerReader for Mapped {
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
+        let r = self.inner.read_rows(sink, on_chunk);
+        r.map_err(|e| self.map.place(e))
+    }
+    fn info(&self) -> &FileInfo {
+        self.inner.info()
+    }
+    fn locate(&self, e: Error) -> Error {
+        self.map.place(self.inner.locate(e))
+    }
 }
 
 /// What a reader noticed about the file itself.
@@ -205,7 +233,32 @@ pub fn open_reader(
     format: Option<Format>,
     cfg: &ReadConfig,
 ) -> Result<Box<dyn PowerReader>> {
+    if path.is_dir() {
+        return open_scrape_dir(path, format, cfg);
+    }
     open_source(source::open_text(path, &cfg.limits)?, format, cfg)
+}
+
+/// A directory is a set of Prometheus scrapes (see [`scrape_dir`]).
+fn open_scrape_dir(
+    path: &Path,
+    format: Option<Format>,
+    cfg: &ReadConfig,
+) -> Result<Box<dyn PowerReader>> {
+    if let Some(f) = format.filter(|f| *f != Format::PrometheusText) {
+        return Err(Error::InvalidArgument {
+            name: "format".into(),
+            value: f.name().into(),
+            reason: format!(
+                "{} is a directory; only a directory of Prometheus scrapes can be read",
+                path.display()
+            ),
+        });
+    }
+    let (src, map) = scrape_dir::open_scrape_dir(path, &cfg.limits)?;
+    let inner =
+        open_source(src, Some(Format::PrometheusText), cfg).map_err(|e| map.place(e))?;
+    Ok(Box::new(Mapped { inner, map }))
 }
 
 /// Open in-memory bytes as `format` (or as sniffed), exactly as a file with that content.
@@ -280,7 +333,9 @@ pub fn integrate_reader(
         None => reader.read_rows(&mut sink, on_chunk)?,
     }
     let info = reader.info().clone();
-    let channels = sink.finish().map_err(|e| place(e, &info))?;
+    let channels = sink
+        .finish()
+        .map_err(|e| place(reader.locate(e), &info))?;
     let at = || Location {
         path: Some(info.path.clone()),
         ..Location::default()
