@@ -10,6 +10,8 @@ declare -A seeds=(
   [fuzz_csv]=csv [fuzz_nvidia_smi]=nvidia_smi [fuzz_dmon]=dmon [fuzz_zeus]=zeus
   [fuzz_prometheus_text]=prometheus [fuzz_prometheus_json]=prometheus_json [fuzz_rapl]=rapl
   [fuzz_codecarbon]=codecarbon [fuzz_sniff]="*" [fuzz_integrate]=""
+  [fuzz_requests_csv]=requests [fuzz_requests_vllm]=requests [fuzz_requests_sglang]=requests
+  [fuzz_requests_aiperf]=requests [fuzz_requests_ollama]=requests [fuzz_token_counters]=prometheus
 )
 targets="${FUZZ_TARGETS:-$(cargo fuzz list 2>/dev/null)}"
 # cargo-fuzz needs nightly flags; the one toolchain here is stable, which accepts them with RUSTC_BOOTSTRAP.

@@ -39,3 +39,52 @@ pub fn power(format: Option<Format>, data: &[u8]) {
     let b = run(data, format, small);
     assert_eq!(a, b, "chunk size {small} changed the outcome");
 }
+
+/// Read `data` as a request log of `format` with a large and a tiny chunk size: same outcome.
+pub fn requests(format: Option<epcore_core::requests::RequestFormat>, data: &[u8]) {
+    use epcore_core::read::source::open_bytes;
+    use epcore_core::requests::{read_requests_from, RequestOptions};
+    let run = |chunk: usize| -> Result<String, String> {
+        let opts = RequestOptions {
+            read: ReadOptions {
+                chunk_bytes: chunk,
+                max_record_bytes: 1 << 16,
+            },
+            ..RequestOptions::default()
+        };
+        let src = open_bytes(data.to_vec(), "fuzz", &opts.limits).map_err(|e| e.code().to_string())?;
+        let log = read_requests_from(src, format, &opts, &mut |_| Ok(()))
+            .map_err(|e| format!("{} {:?} {}", e.code(), e.location().and_then(|l| l.line), e))?;
+        let t = &log.table;
+        for i in 0..t.start_ns.len() {
+            assert!(t.end_ns[i] >= t.start_ns[i], "a request must not end before it starts");
+            if let Some(f) = t.first_token_ns[i] {
+                assert!(t.start_ns[i] <= f && f <= t.end_ns[i], "first token outside the request");
+            }
+        }
+        Ok(format!("{:?}", t.start_ns))
+    };
+    let small = 1 + data.first().map_or(0, |b| (*b % 13) as usize);
+    assert_eq!(run(1 << 20), run(small), "chunk size {small} changed the outcome");
+}
+
+/// Token counters from Prometheus text or JSON: never a panic, chunk-size invariant.
+pub fn token_counters(data: &[u8]) {
+    use epcore_core::read::source::open_bytes;
+    use epcore_core::read::token_counters::read_token_counters_from;
+    let run = |chunk: usize| -> Result<String, String> {
+        let cfg = ReadConfig {
+            read: ReadOptions {
+                chunk_bytes: chunk,
+                max_record_bytes: 1 << 16,
+            },
+            ..ReadConfig::default()
+        };
+        let src = open_bytes(data.to_vec(), "fuzz", &cfg.limits).map_err(|e| e.code().to_string())?;
+        let tc = read_token_counters_from(src, None, &cfg, &mut |_| Ok(()))
+            .map_err(|e| format!("{} {}", e.code(), e))?;
+        Ok(format!("{:?} {:?}", tc.t_ns, tc.generation_tokens_total))
+    };
+    let small = 1 + data.first().map_or(0, |b| (*b % 13) as usize);
+    assert_eq!(run(1 << 20), run(small), "chunk size {small} changed the outcome");
+}

@@ -3,6 +3,7 @@
 use epcore_core::read::Format;
 use libfuzzer_sys::fuzz_target;
 
+#[allow(dead_code)]
 mod common;
 
 fuzz_target!(|data: &[u8]| common::power(Some(Format::Zeus), data));

@@ -203,7 +203,17 @@ pub fn read_token_counters(
     cfg: &ReadConfig,
     on_chunk: OnChunk<'_>,
 ) -> Result<TokenCounters> {
-    let src = source::open_text(path, &cfg.limits)?;
+    read_token_counters_from(source::open_text(path, &cfg.limits)?, format, cfg, on_chunk)
+}
+
+/// [`read_token_counters`] of an opened source (a file, or bytes through
+/// [`source::open_bytes`]).
+pub fn read_token_counters_from(
+    src: source::Source,
+    format: Option<Format>,
+    cfg: &ReadConfig,
+    on_chunk: OnChunk<'_>,
+) -> Result<TokenCounters> {
     let format = match format {
         Some(f @ (Format::PrometheusText | Format::PrometheusJson)) => f,
         Some(other) => {

@@ -336,7 +336,18 @@ pub fn read_requests(
     on_chunk: OnChunk<'_>,
 ) -> Result<RequestLog> {
     opts.validate()?;
-    let src = open_text(path, &opts.limits)?;
+    read_requests_from(open_text(path, &opts.limits)?, format, opts, on_chunk)
+}
+
+/// [`read_requests`] of an opened source (a file, or bytes through
+/// [`crate::read::source::open_bytes`]).
+pub fn read_requests_from(
+    src: crate::read::source::Source,
+    format: Option<RequestFormat>,
+    opts: &RequestOptions,
+    on_chunk: OnChunk<'_>,
+) -> Result<RequestLog> {
+    opts.validate()?;
     if format.is_none() && src.head.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::EmptyInput {
             at: Location {

@@ -1,0 +1,9 @@
+#![no_main]
+//! The aiperf request-log reader: never a panic, consistent rows, chunk-size invariant.
+use epcore_core::requests::RequestFormat;
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code)]
+mod common;
+
+fuzz_target!(|data: &[u8]| common::requests(Some(RequestFormat::Aiperf), data));
