@@ -220,3 +220,18 @@ def test_memory_stays_flat_as_files_grow(tmp_path: Path) -> None:
     assert big.stat().st_size > 150e6
     assert rss_big - rss_small < 16, (rss_small, rss_big)
     assert rss_big < 64, rss_big
+
+
+def test_noheader_nvidia_smi_with_its_column_list(tmp_path: Path) -> None:
+    """``--format=csv,noheader,nounits``: the user gives the --query-gpu list."""
+    p = tmp_path / "noheader.csv"
+    p.write_text("2025/06/09 23:21:26.000, 0, 100.00\n2025/06/09 23:21:26.000, 1, 50.00\n"
+                 "2025/06/09 23:21:27.000, 0, 100.00\n2025/06/09 23:21:27.000, 1, 50.00\n")
+    with pytest.raises(epcore.EpcoreError):
+        epcore.integrate_file(p, format="nvidia-smi")
+    r = epcore.integrate_file(p, columns="timestamp, index, power.draw [W]")
+    assert r.quality.format == "nvidia-smi" and r.energy_j == 150.0
+    assert [c.name for c in r.channels] == ["0", "1"]
+    berlin = epcore.read_power(p, columns="timestamp,index,power.draw", tz="Europe/Berlin")
+    assert berlin.samples["0"].t_ns[0] == 1749504086 * 10**9  # 23:21:26 CEST = 21:21:26 UTC
+    assert not berlin.naive_time

@@ -89,6 +89,7 @@ def integrate_path(
     value: str | None = None,
     channel: str | None = None,
     prefer: str | None = None,
+    columns: str | None = None,
     chunk_bytes: int = 4194304,
     max_record_bytes: int = 1048576,
     max_decompressed_bytes: int | None = None,

@@ -298,6 +298,8 @@ def energy(
     value: Annotated[str | None, typer.Option(help="Column or metric to read when there are several.")] = None,
     channel: Annotated[str | None, typer.Option(help="Column or label naming the device.")] = None,
     prefer: Annotated[PreferName | None, typer.Option(help="power or energy, when a source has both.")] = None,
+    columns: Annotated[str | None, typer.Option(help="Column list of an nvidia-smi log written with noheader "
+                                                     "(the --query-gpu list).")] = None,
     rule: Annotated[RuleName, typer.Option(help="trapezoid for instantaneous samples, hold for held ones.")] = (
         RuleName.trapezoid
     ),
@@ -313,7 +315,7 @@ def energy(
         with _progress_for(file) as progress:
             r = integrate_file(
                 file, format=None if format is FormatName.auto else format.value, tz=tz, value=value,
-                channel=channel, prefer=None if prefer is None else prefer.value, rule=rule.value,
+                channel=channel, prefer=None if prefer is None else prefer.value, columns=columns, rule=rule.value,
                 max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes, progress=progress,
             )
     for w in r.quality.warnings:

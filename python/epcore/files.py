@@ -25,6 +25,7 @@ def integrate_file(
     channel: str | None = None,
     prefer: str | None = None,
     time: str | None = None,
+    columns: str | None = None,
     rule: Rule = "trapezoid",
     max_gap_s: float | None = None,
     strict: bool = False,
@@ -56,6 +57,7 @@ def integrate_file(
     opts = _file_options(rule, max_gap_s, strict, negative_tolerance_w, max_power_w, counter_modulus)
     return integrate_source(
         path, opts, windows, format=format, tz=tz, value=value, channel=channel, prefer=prefer, time=time,
+        columns=columns,
         chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
         progress=progress,
     )

@@ -162,6 +162,7 @@ def _run(
     prefer: str | None,
     time: str | None,
     chunk_bytes: int,
+    columns: str | None = None,
     max_decompressed_bytes: int | None,
     max_ratio: float,
     collect: bool,
@@ -183,7 +184,7 @@ def _run(
         raise ConfigError("time= names an Arrow/Parquet column; text formats find their time column themselves",
                           code="invalid_argument", value=time)
     return _core.integrate_path(
-        os.fspath(source), opts, format, tz=tz, value=value, channel=channel, prefer=prefer,
+        os.fspath(source), opts, format, tz=tz, value=value, channel=channel, prefer=prefer, columns=columns,
         chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
         collect=collect, windows=windows, progress=progress,
     )
@@ -226,6 +227,7 @@ def read_power(
     channel: str | None = None,
     prefer: str | None = None,
     time: str | None = None,
+    columns: str | None = None,
     rule: str = "trapezoid",
     max_gap_s: float | None = None,
     strict: bool = False,
@@ -248,7 +250,8 @@ def read_power(
     without it they are read as UTC and ``naive_time`` is flagged. ``value``
     picks the column or metric when a source has several, ``channel`` the
     column or label naming devices, ``prefer`` ``"power"`` or ``"energy"``
-    when a source has both.
+    when a source has both. ``columns`` is the ``--query-gpu`` list of an
+    nvidia-smi log written with ``noheader`` (``"timestamp,index,power.draw"``).
 
     >>> import epcore, pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "trace.csv"
@@ -260,8 +263,8 @@ def read_power(
     opts = _file_options(rule, max_gap_s, strict, negative_tolerance_w, max_power_w, counter_modulus)
     channels, info, samples, _ = _run(
         source, opts, format=format, tz=tz, value=value, channel=channel, prefer=prefer, time=time,
-        chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
-        collect=True, progress=progress,
+        columns=columns, chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes,
+        max_ratio=max_ratio, collect=True, progress=progress,
     )
     kept = {name: ChannelSamples(name, t, v, line) for name, t, v, line in (samples or [])}
     quantity = str(info.get("quantity", "power"))

@@ -444,10 +444,10 @@ impl Error {
                 "an energy integral needs at least two samples of one channel".into()
             }
             Error::UnsortedTimestamps { .. } => {
-                "sort the samples by time first (epcore.integrate(..., on_unsorted='sort'))".into()
+                "sort the samples by time first (epcore.integrate(..., on_unsorted='sort')); devices interleaved? pass channel=<device column> (e.g. channel='index')".into()
             }
             Error::ConflictingDuplicate { .. } => {
-                "timestamp resolution too coarse, or several devices interleaved without a channel column?".into()
+                "timestamp resolution too coarse, or devices interleaved? pass channel=<device column> (e.g. channel='index')".into()
             }
             Error::NonFinite { .. } => "remove or repair the sample, or pass strict=False".into(),
             Error::NegativePower { .. } => {

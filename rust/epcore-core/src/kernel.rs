@@ -32,9 +32,33 @@ pub fn block_partial(cfg: &Resolved, t: &[i64], v: &[f64], index0: u64) -> Resul
     if let Some(p) = fast {
         return Ok(p);
     }
+    // Missing readings ([N/A] in nvidia-smi logs) are the common reason to
+    // leave the fused pass: the finite runs between them still take it, and
+    // only the missing rows go through the reference path. Runs are cut at
+    // the same rows whatever the chunking, so the result stays deterministic.
     let mut p = Partial::new(*cfg);
-    for (i, (&ti, &vi)) in t.iter().zip(v).enumerate() {
-        p.push(ti, vi, index0 + i as u64)?;
+    let mut a = 0;
+    while a < t.len() {
+        let b = v[a..]
+            .iter()
+            .position(|x| !x.is_finite())
+            .map_or(t.len(), |k| a + k);
+        if b > a {
+            let run = fast_block::<false>(cfg, &t[a..b], &v[a..b], index0 + a as u64)
+                .or_else(|| fast_block::<true>(cfg, &t[a..b], &v[a..b], index0 + a as u64));
+            match run {
+                Some(r) if b - a >= 2 => p.merge(&r)?,
+                _ => {
+                    for i in a..b {
+                        p.push(t[i], v[i], index0 + i as u64)?;
+                    }
+                }
+            }
+        }
+        if b < t.len() {
+            p.push(t[b], v[b], index0 + b as u64)?;
+        }
+        a = b + 1;
     }
     Ok(p)
 }

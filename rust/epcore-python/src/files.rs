@@ -96,7 +96,7 @@ pub fn sniff_format(
 /// returned, per channel, as `(name, t_ns, values, line)` arrays.
 #[pyfunction]
 #[pyo3(signature = (
-    path, options, format = None, *, tz = None, value = None, channel = None, prefer = None,
+    path, options, format = None, *, tz = None, value = None, channel = None, prefer = None, columns = None,
     chunk_bytes = 4194304, max_record_bytes = 1048576, max_decompressed_bytes = None,
     max_ratio = 250.0, collect = false, windows = None, progress = None
 ))]
@@ -110,6 +110,7 @@ pub fn integrate_path<'py>(
     value: Option<String>,
     channel: Option<String>,
     prefer: Option<&str>,
+    columns: Option<String>,
     chunk_bytes: usize,
     max_record_bytes: usize,
     max_decompressed_bytes: Option<u64>,
@@ -136,6 +137,7 @@ pub fn integrate_path<'py>(
         value,
         channel,
         prefer: prefer.map(Prefer::parse).transpose().py_err(py)?,
+        columns,
     };
     let opts = options.inner;
     let (fi, kept, per_window) = detached(py, progress.as_ref(), |on_chunk| {

@@ -71,6 +71,9 @@ pub struct ReadConfig {
     pub channel: Option<String>,
     /// Which quantity to read when a source has both power and an energy counter.
     pub prefer: Option<Prefer>,
+    /// The column list of a file written without a header (nvidia-smi
+    /// `--format=csv,noheader`): the `--query-gpu` list, e.g. `timestamp,index,power.draw`.
+    pub columns: Option<String>,
 }
 
 /// Which of power and energy to read from a source that has both.
@@ -286,6 +289,8 @@ fn open_source(
     }
     let format = match format {
         Some(f) => f,
+        // Only nvidia-smi logs come without a header and with a column list.
+        None if cfg.columns.is_some() => Format::NvidiaSmi,
         None => format::sniff(&src.head).ok_or_else(|| unrecognized(&src))?,
     };
     format::open(format, src, cfg)

@@ -429,7 +429,7 @@ pub(crate) struct LogReader {
 
 /// Open an nvidia-smi `--format=csv` log and read its header.
 pub fn open(src: Source, cfg: &ReadConfig) -> Result<Box<dyn PowerReader>> {
-    open_with_columns(src, cfg, None)
+    open_with_columns(src, cfg, cfg.columns.as_deref())
 }
 
 /// Open an nvidia-smi log; `columns` is the `--query-gpu` list of a file written
