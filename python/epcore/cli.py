@@ -1,4 +1,4 @@
-"""The ``epcore`` command line: ``calc``, ``energy`` and ``tokens``.
+"""The ``epcore`` command line: ``calc``, ``energy``, ``tokens`` and ``runs``.
 
 Human tables by default, ``--json`` for scripts. Exit codes: 0 ok, 1 bad
 input (one ``error: ...`` line on stderr, never a traceback), 2 usage.
@@ -338,6 +338,8 @@ class RequestFormatName(str, Enum):
     sglang = "sglang"
     aiperf = "aiperf"
     ollama = "ollama"
+    prometheus = "prometheus"
+    prometheus_json = "prometheus-json"
 
 
 def _iso_ns(ns: int) -> str:
@@ -362,9 +364,18 @@ def tokens(
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the requests table to this file "
                                                                 "(canonical CSV, integer ns).")] = None,
 ) -> None:
-    """Requests and tokens of a request or benchmark log, with what was skipped or repaired."""
+    """Requests and tokens of a request or benchmark log, with what was skipped or repaired.
+
+    vLLM/SGLang ``/metrics`` scrapes and Prometheus query JSON give token counter totals per model instead.
+    """
+    from ._core import sniff_format
     from .request_logs import read_requests
 
+    if format in (RequestFormatName.prometheus, RequestFormatName.prometheus_json) or (
+        format is RequestFormatName.auto and _sniffs_prometheus(file, sniff_format)
+    ):
+        _token_counters(file, None if format is RequestFormatName.auto else format.value, as_json)
+        return
     with _bad_input_exits_1():
         with _progress_for(file) as progress:
             r = read_requests(
@@ -407,6 +418,66 @@ def tokens(
     out = _stdout()
     out.print(totals)
     out.print(quality)
+
+
+def _sniffs_prometheus(file: Path, sniff: Callable[[str], str | None]) -> bool:
+    try:
+        return sniff(str(file)) in ("prometheus", "prometheus-json")
+    except (EpcoreError, OSError):
+        return False  # the request reader reports the real problem
+
+
+def _token_counters(file: Path, format: str | None, as_json: bool) -> None:
+    from .token_counters import read_token_counters
+
+    with _bad_input_exits_1():
+        with _progress_for(file) as progress:
+            tc = read_token_counters(file, format, progress=progress)
+    for w in tc.warnings:
+        _say("warning", w)
+    if as_json:
+        _print_json(tc.to_dict())
+        return
+    t = Table(title=f"token counters in {tc.source}")
+    for col in ("model", "advance", "prompt tokens", "generation tokens", "series", "resets", "span (s)", "note"):
+        t.add_column(col, justify="left" if col in ("model", "advance", "note") else "right")
+    for name, m in tc.totals.items():
+        span = None if m.first_t_ns is None or m.last_t_ns is None else (m.last_t_ns - m.first_t_ns) / 1e9
+        t.add_row(name, m.advance, fmt_number(m.prompt_tokens), fmt_number(m.generation_tokens),
+                  fmt_number(m.n_series), fmt_number(m.n_resets), fmt_number(span),
+                  ("lower bound" if m.lower_bound else "") + (f" {m.reason}" if m.reason else ""))
+    _stdout().print(t)
+
+
+@app.command()
+def runs(
+    file: Annotated[Path, typer.Argument(help="Run summary: ML.ENERGY leaderboard JSON/CSV, CodeCarbon-vLLM "
+                                               "output_N.csv or summary.csv, llm-energy-bench summary.csv, "
+                                               "summary JSON, vLLM bench JSON with energy keys.")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="Summary format (default: sniffed).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run-level energy and tokens as a harness reported them, with J per output token (ΣJ / Σtokens)."""
+    from .run_summaries import read_runs
+
+    with _bad_input_exits_1():
+        rs = read_runs(file, format=format)
+    if as_json:
+        _print_json({"runs": [r.to_dict() for r in rs], "energy_j": rs.energy_j,
+                     "output_tokens": rs.output_tokens, "joules_per_output_token": rs.joules_per_output_token})
+        return
+    t = Table(title=f"runs in {file}")
+    for col in ("run", "energy (J)", "facility (J)", "mean power (W)", "output tokens", "tok/s", "J/token",
+                "reported J/token"):
+        t.add_column(col, justify="left" if col == "run" else "right")
+    for r in rs:
+        t.add_row(r.label, fmt_number(r.energy_j), fmt_number(r.facility_energy_j), fmt_number(r.avg_power_w),
+                  fmt_number(r.output_tokens), fmt_number(r.output_tokens_per_s),
+                  fmt_number(r.joules_per_output_token), fmt_number(r.reported_joules_per_output_token))
+    out = _stdout()
+    out.print(t)
+    if len(rs) > 1:
+        out.print(f"all runs: {fmt_number(rs.joules_per_output_token)} J per output token (ΣJ / Σtokens)")
 
 
 def _version(value: bool) -> None:
