@@ -79,3 +79,25 @@ def test_vllm_bench_energy_keys_and_bad_input(tmp_path: Path) -> None:
     q.write_text("")
     with pytest.raises(epcore.ParseError):
         epcore.read_runs(q)
+
+
+def test_codecarbon_vllm_per_request_text_log(shared_data: Path) -> None:
+    log = shared_data / "codecarbon-vllm-inference" / "meta-llama_Llama-3.1-8B" / "results_1_per_request_log.txt"
+    (r,) = epcore.read_runs(log)
+    text = log.read_text()
+    assert r.extra["requests"] == text.count("Output Tokens:") == 200
+    assert r.output_tokens == sum(int(x.split(":")[1]) for x in text.splitlines() if x.startswith("Output Tokens:"))
+    assert r.extra["request_rate_rps"] == 8
+    assert 0.01 < r.extra["mean_tpot_s"] < 1.0 and r.energy_j is None
+
+
+def test_text_log_errors_name_the_line(tmp_path: Path) -> None:
+    p = tmp_path / "log.txt"
+    p.write_text("rps: 8\nPrompt: x\nToken Length: 12\nTTFT: 0.1 s\nTPOT: 63 ms\nOutput Tokens: 2O0\n")
+    with pytest.raises(epcore.ParseError) as e:
+        epcore.read_runs(p, format="codecarbon-vllm-log")
+    assert e.value.line == 6 and e.value.column == "Output Tokens"
+    p.write_text("Prompt: x\nToken Length: 12\nTTFT: 0.1\nTPOT: 63 ms\nOutput Tokens: 200\n")
+    with pytest.raises(epcore.ParseError) as e:
+        epcore.read_runs(p, format="codecarbon-vllm-log")
+    assert e.value.line == 3

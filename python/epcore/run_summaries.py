@@ -13,6 +13,8 @@ measured trace against, and what the steady-state calculator takes. Formats:
 - ``llm-energy-bench``: ``summary.csv`` of Quirence llm-energy-bench (NVML counter joules);
 - ``energy-summary-json``: a JSON object with ``M1_total_energy_J`` / ``M2_total_tokens``
   (chuyishang inference-energy);
+- ``codecarbon-vllm-log``: its per-request text log (``Token Length`` / ``TTFT`` / ``TPOT`` /
+  ``Output Tokens`` blocks, units inside values, no timestamps): the run's tokens and latencies;
 - ``vllm-bench``: ``vllm bench serve`` result JSON with its energy keys (``gpu_energy_j``).
 
 Aggregates are ratios of sums (ΣJ / Σtokens), never means of per-run ratios.
@@ -33,8 +35,8 @@ from .exceptions import ParseError, SchemaError
 
 __all__ = ["RunSummary", "RunSummaries", "read_runs", "RUN_FORMATS"]
 
-RUN_FORMATS = ("mlenergy", "codecarbon-vllm", "codecarbon-vllm-summary", "llm-energy-bench", "energy-summary-json",
-               "vllm-bench")
+RUN_FORMATS = ("mlenergy", "codecarbon-vllm", "codecarbon-vllm-summary", "codecarbon-vllm-log", "llm-energy-bench",
+               "energy-summary-json", "vllm-bench")
 KWH_J = 3.6e6
 MAX_BYTES = 256 << 20
 
@@ -162,6 +164,8 @@ def _sniff(path: str, text: str) -> str:
             return "energy-summary-json"
         if '"gpu_energy_j"' in text or '"output_throughput"' in head:
             return "vllm-bench"
+    if "\nToken Length:" in head and "\nOutput Tokens:" in head:
+        return "codecarbon-vllm-log"
     first = head.splitlines()[0] if head else ""
     if first.startswith("metric,value"):
         return "codecarbon-vllm"
@@ -316,9 +320,53 @@ def _vllm_bench(path: str, text: str) -> list[RunSummary]:
     )]
 
 
+_DURATION_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
+
+
+def _codecarbon_vllm_log(path: str, text: str) -> list[RunSummary]:
+    """Blocks of ``Token Length: 12`` / ``TTFT: 0.132 s`` / ``TPOT: 63.123 ms`` / ``Output Tokens: 200``."""
+    fields = {"Token Length": "input", "TTFT": "ttft", "TPOT": "tpot", "Output Tokens": "output"}
+    totals = {"input": 0.0, "output": 0.0, "ttft": 0.0, "tpot": 0.0}
+    seen = {k: 0 for k in totals}
+    rps = None
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        key, sep, raw = line.partition(":")
+        if key == "rps" and sep:
+            rps = _num(raw.strip(), path=path, line=line_no, column="rps")
+        if key not in fields or not sep:
+            continue
+        what = fields[key]
+        parts = raw.split()
+        unit = parts[1] if len(parts) == 2 else None
+        if len(parts) not in (1, 2) or (what in ("ttft", "tpot")) != (unit is not None) or (
+                unit is not None and unit not in _DURATION_S):
+            raise ParseError(f"{path}:{line_no}: {key}: cannot read {raw.strip()[:64]!r}", code="bad_value",
+                             path=path, line=line_no, column=key, value=raw.strip()[:64],
+                             reason="expected a number (with s or ms for times)",
+                             hint="blocks read 'Token Length: 12', 'TTFT: 0.132 s', 'TPOT: 63.1 ms'")
+        x = _num(parts[0], path=path, line=line_no, column=key)
+        assert x is not None
+        if what in ("input", "output") and (x < 0 or x != int(x)):
+            raise ParseError(f"{path}:{line_no}: {key}: {parts[0]} is not a token count", code="bad_value",
+                             path=path, line=line_no, column=key, value=parts[0], reason="not a whole number",
+                             hint="token counts are whole numbers >= 0")
+        totals[what] += x * (_DURATION_S[unit] if unit else 1.0)
+        seen[what] += 1
+    n = seen["output"]
+    if n == 0 or len(set(seen.values())) != 1:
+        raise SchemaError(f"{path}: incomplete request blocks ({seen})", code="schema", path=path,
+                          reason="every block needs Token Length, TTFT, TPOT and Output Tokens",
+                          hint="is the log cut short?")
+    return [RunSummary(
+        label=os.path.basename(path), source=path, output_tokens=totals["output"], input_tokens=totals["input"],
+        extra={"requests": n, "mean_ttft_s": totals["ttft"] / n, "mean_tpot_s": totals["tpot"] / n,
+               "request_rate_rps": rps},
+    )]
+
+
 _READERS = {
     "mlenergy": _mlenergy, "codecarbon-vllm": _metric_value, "codecarbon-vllm-summary": _codecarbon_summary,
-    "llm-energy-bench": _llm_energy_bench, "energy-summary-json": _energy_summary_json, "vllm-bench": _vllm_bench,
+    "codecarbon-vllm-log": _codecarbon_vllm_log, "llm-energy-bench": _llm_energy_bench, "energy-summary-json": _energy_summary_json, "vllm-bench": _vllm_bench,
 }
 
 
