@@ -13,7 +13,7 @@ declare -A seeds=(
   [fuzz_requests_csv]=requests [fuzz_requests_vllm]=requests [fuzz_requests_sglang]=requests
   [fuzz_requests_aiperf]=requests [fuzz_requests_ollama]=requests [fuzz_token_counters]=prometheus
 )
-targets="${FUZZ_TARGETS:-$(cargo fuzz list 2>/dev/null)}"
+targets="${FUZZ_TARGETS:-$(cargo fuzz list --fuzz-dir "$PWD" 2>/dev/null)}"
 # cargo-fuzz needs nightly flags; the one toolchain here is stable, which accepts them with RUSTC_BOOTSTRAP.
 export RUSTC_BOOTSTRAP=1
 mkdir -p logs
@@ -25,7 +25,7 @@ for t in $targets; do
       case "$f" in *.expected.json) ;; *) [ -f "$f" ] && cp -n "$f" "corpus/$t/" ;; esac
     done
   fi
-  cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=512 -timeout=5 \
+  cargo fuzz run --fuzz-dir "$PWD" "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=512 -timeout=5 \
     -max_len=65536 > "logs/$t.log" 2>&1
   rc=$?
   stats=$(grep -E "^#[0-9]+.*(DONE|pulse|NEW|REDUCE)" "logs/$t.log" | tail -1)

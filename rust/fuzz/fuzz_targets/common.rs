@@ -35,7 +35,7 @@ fn run(data: &[u8], format: Option<Format>, chunk: usize) -> Result<String, Stri
 /// Read `data` as `format` with a large and a tiny chunk size: same outcome.
 pub fn power(format: Option<Format>, data: &[u8]) {
     let small = 1 + data.first().map_or(0, |b| (*b % 13) as usize);
-    let a = run(data, format, 1 << 20);
+    let a = run(data, format, 1 << 12);
     let b = run(data, format, small);
     assert_eq!(a, b, "chunk size {small} changed the outcome");
 }
@@ -65,7 +65,7 @@ pub fn requests(format: Option<epcore_core::requests::RequestFormat>, data: &[u8
         Ok(format!("{:?}", t.start_ns))
     };
     let small = 1 + data.first().map_or(0, |b| (*b % 13) as usize);
-    assert_eq!(run(1 << 20), run(small), "chunk size {small} changed the outcome");
+    assert_eq!(run(1 << 12), run(small), "chunk size {small} changed the outcome");
 }
 
 /// Token counters from Prometheus text or JSON: never a panic, chunk-size invariant.
@@ -86,5 +86,5 @@ pub fn token_counters(data: &[u8]) {
         Ok(format!("{:?} {:?}", tc.t_ns, tc.generation_tokens_total))
     };
     let small = 1 + data.first().map_or(0, |b| (*b % 13) as usize);
-    assert_eq!(run(1 << 20), run(small), "chunk size {small} changed the outcome");
+    assert_eq!(run(1 << 12), run(small), "chunk size {small} changed the outcome");
 }
