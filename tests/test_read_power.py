@@ -83,6 +83,12 @@ def test_in_memory_arrow_sources_match_the_file(trace_files: dict[str, Path]) ->
         sources.append(table.to_pandas())
     except ImportError:
         pass
+    try:
+        import duckdb
+
+        sources.append(duckdb.connect().from_arrow(table))
+    except ImportError:
+        pass
     for src in sources:
         got = epcore.read_power(src)
         assert [c.energy_j for c in got.result.channels] == want, type(src)
@@ -235,3 +241,21 @@ def test_noheader_nvidia_smi_with_its_column_list(tmp_path: Path) -> None:
     berlin = epcore.read_power(p, columns="timestamp,index,power.draw", tz="Europe/Berlin")
     assert berlin.samples["0"].t_ns[0] == 1749504086 * 10**9  # 23:21:26 CEST = 21:21:26 UTC
     assert not berlin.naive_time
+
+
+def test_naive_traces_refuse_absolute_time_requests(tmp_path: Path) -> None:
+    log = tmp_path / "gpu.csv"
+    log.write_text("timestamp, power.draw [W]\n2025/06/09 23:21:26.000, 100.00 W\n"
+                   "2025/06/09 23:21:27.000, 100.00 W\n2025/06/09 23:21:28.000, 300.00 W\n")
+    req = tmp_path / "req.csv"
+    req.write_text("request_id,start_time,end_time,input_tokens,output_tokens\n"
+                   "a,2025-06-09T23:21:26.5+02:00,2025-06-09T23:21:27.5+02:00,10,20\n")
+    requests = epcore.read_requests(req)
+    naive = epcore.read_power(log)
+    with pytest.raises(epcore.TraceError) as e:
+        naive.integrate(requests)
+    assert e.value.code == "naive_time" and "tz=" in (e.value.hint or "")
+    placed = epcore.read_power(log, tz="Europe/Berlin")
+    r = placed.integrate(requests)
+    assert r.window_energy_j is not None
+    assert r.window_energy_j.tolist() == [0.5 * 100 + 0.5 * 150]  # 100 W, then the ramp to 200 W at 27.5 s

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from . import _core
 from ._arrays import windows_ns
 from .arrow_source import is_arrow_source, read_arrow
-from .exceptions import ConfigError
+from .exceptions import ConfigError, TraceError
 from .integration import _with_windows, options
 from .results import ChannelEnergy, IntegrationResult
 
@@ -97,11 +97,33 @@ class PowerTrace:
         """Timestamps were local times without a zone, read as UTC (pass ``tz=`` to place them)."""
         return bool(self.info.get("naive_time", False))
 
-    def integrate(self, windows: Sequence[tuple[Any, Any]] | npt.ArrayLike | None = None) -> IntegrationResult:
-        """The integral again, with per-window energies when ``windows`` are given
-        (``(start, end)`` pairs: int64 ns, datetime64, or float seconds)."""
+    def require_absolute_time(self, what: str = "request logs") -> None:
+        """Raise unless the trace's timestamps are placed in absolute time.
+
+        A naive trace (local wall-clock times read as UTC) has exact durations
+        but an unknown offset: joining it with absolute-time ``what`` would
+        shift every window by the zone offset, silently.
+        """
+        if self.naive_time:
+            raise TraceError(
+                f"{self.source}: the trace's timestamps have no time zone (read as UTC); joining it with "
+                f"{what}, which are in absolute time, would shift every window by the zone offset",
+                code="naive_time", path=self.source, reason="naive local timestamps",
+                hint="read the trace with tz='<IANA zone of the logging host>', e.g. tz='Europe/Berlin' "
+                     "(or tz='UTC' if its clock was UTC)",
+            )
+
+    def integrate(self, windows: Sequence[tuple[Any, Any]] | npt.ArrayLike | Any | None = None) -> IntegrationResult:
+        """The integral again, with per-window energies when ``windows`` are given:
+        ``(start, end)`` pairs (int64 ns, datetime64, or float seconds), or a
+        :class:`epcore.Requests` table, whose ``[start, end]`` windows are each
+        integrated whole (no split between concurrent requests; the trace must be
+        in absolute time, see :meth:`require_absolute_time`)."""
         if windows is None:
             return self.result
+        if hasattr(windows, "start_ns") and hasattr(windows, "end_ns"):
+            self.require_absolute_time()
+            windows = np.stack([np.asarray(windows.start_ns), np.asarray(windows.end_ns)], axis=1)
         w = windows_ns(windows)
         per_window = []
         for ch in self.result.channels:
