@@ -249,15 +249,35 @@ impl Materialized {
     }
 }
 
-/// Cumulative state at one edge.
+/// Cumulative state at one edge (shared with the streaming twin in [`crate::window_stream`]).
 #[derive(Clone, Copy, Default)]
-struct EdgeState {
-    energy: CompensatedSum,
-    covered_ns: i64,
+pub(crate) struct EdgeState {
+    pub energy: CompensatedSum,
+    pub covered_ns: i64,
     /// Gap segments that start before the edge.
-    gaps_started: u64,
+    pub gaps_started: u64,
     /// Gap segments that end at or before the edge.
-    gaps_ended: u64,
+    pub gaps_ended: u64,
+}
+
+impl EdgeState {
+    /// The window energies from the states at each window's two edges.
+    pub(crate) fn windows(
+        states: &[EdgeState],
+        n_windows: usize,
+        cfg: Option<&Resolved>,
+    ) -> WindowEnergies {
+        let mut out = WindowEnergies::with_capacity(n_windows);
+        for i in 0..n_windows {
+            let (a, b) = (&states[2 * i], &states[2 * i + 1]);
+            let e = b.energy.difference(&a.energy);
+            out.energy_j.push(cfg.map_or(0.0, |c| c.to_joules(e)));
+            out.covered_ns
+                .push(b.covered_ns.saturating_sub(a.covered_ns));
+            out.n_gaps.push(b.gaps_started.saturating_sub(a.gaps_ended));
+        }
+        out
+    }
 }
 
 fn sweep(
@@ -305,16 +325,7 @@ fn sweep(
         }
         *st = here;
     }
-    let mut out = WindowEnergies::with_capacity(n_windows);
-    for i in 0..n_windows {
-        let (a, b) = (&states[2 * i], &states[2 * i + 1]);
-        out.energy_j
-            .push(cfg.to_joules(b.energy.difference(&a.energy)));
-        out.covered_ns
-            .push(b.covered_ns.saturating_sub(a.covered_ns));
-        out.n_gaps.push(b.gaps_started.saturating_sub(a.gaps_ended));
-    }
-    out
+    EdgeState::windows(&states, n_windows, Some(cfg))
 }
 
 #[cfg(test)]

@@ -17,16 +17,7 @@ use crate::partial::{Partial, Sample};
 use crate::read::RowSink;
 use crate::sum::CompensatedSum;
 use crate::sweep::edge_part;
-use crate::window::WindowEnergies;
-
-/// Cumulative state at one edge.
-#[derive(Clone, Copy, Default)]
-struct EdgeState {
-    energy: CompensatedSum,
-    covered_ns: i64,
-    gaps_started: u64,
-    gaps_ended: u64,
-}
+use crate::window::{EdgeState, WindowEnergies};
 
 struct ChannelWindows {
     opts: Options,
@@ -156,16 +147,7 @@ impl ChannelWindows {
             }
         }
         let cfg = self.part.map(|p| p.cfg);
-        let mut out = WindowEnergies::default();
-        for i in 0..n_windows {
-            let (a, b) = (&self.states[2 * i], &self.states[2 * i + 1]);
-            let e = b.energy.difference(&a.energy);
-            out.energy_j.push(cfg.map_or(0.0, |c| c.to_joules(e)));
-            out.covered_ns
-                .push(b.covered_ns.saturating_sub(a.covered_ns));
-            out.n_gaps.push(b.gaps_started.saturating_sub(a.gaps_ended));
-        }
-        Ok(out)
+        Ok(EdgeState::windows(&self.states, n_windows, cfg.as_ref()))
     }
 }
 
@@ -247,13 +229,23 @@ mod tests {
             .map(|i| i * 100_000_000 + if i > 2500 { 30_000_000_000 } else { 0 })
             .collect();
         let v: Vec<f64> = (0..n)
-            .map(|i| if i == 77 { f64::NAN } else { 100.0 + (i % 17) as f64 })
+            .map(|i| {
+                if i == 77 {
+                    f64::NAN
+                } else {
+                    100.0 + (i % 17) as f64
+                }
+            })
             .collect();
         let windows: Vec<(i64, i64)> = (0..300)
-            .map(|k| (k * 1_900_000_000 - 5_000_000_000, k * 1_900_000_000 + 3_333_333_333))
+            .map(|k| {
+                (
+                    k * 1_900_000_000 - 5_000_000_000,
+                    k * 1_900_000_000 + 3_333_333_333,
+                )
+            })
             .collect();
-        let (_, want) =
-            integrate_windows(&Options::default(), &t, &v, &windows, 1).expect("valid");
+        let (_, want) = integrate_windows(&Options::default(), &t, &v, &windows, 1).expect("valid");
         let mut s = WindowStream::new(Options::default(), &windows).expect("valid");
         let id = s.channel_id(b"0");
         for i in 0..n {
