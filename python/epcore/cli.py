@@ -307,7 +307,7 @@ def energy(
         float | None, typer.Option(help="Intervals longer than this are gaps (default: automatic).")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to repair: any repair is an error.")] = False,
-    chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 22,
+    chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Energy of a power trace or energy-counter file, with its quality report."""

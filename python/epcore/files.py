@@ -32,7 +32,7 @@ def integrate_file(
     negative_tolerance_w: float = 1.0,
     max_power_w: float = 100_000.0,
     counter_modulus: float | None = None,
-    chunk_bytes: int = 1 << 22,
+    chunk_bytes: int = 1 << 20,
     max_decompressed_bytes: int | None = None,
     max_ratio: float = 250.0,
     progress: Callable[[int], None] | None = None,

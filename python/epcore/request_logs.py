@@ -452,7 +452,7 @@ def read_requests(
     start_ns: npt.ArrayLike | None = None,
     phase: str | None = "profiling",
     token_source: TokenSource | None = None,
-    chunk_bytes: int = 1 << 22,
+    chunk_bytes: int = 1 << 20,
     max_record_bytes: int = 1 << 20,
     max_document_bytes: int = 256 << 20,
     max_json_depth: int = 64,

@@ -117,7 +117,7 @@ def read_token_counters(
     path: str | os.PathLike[str],
     format: str | None = None,
     *,
-    chunk_bytes: int = 1 << 22,
+    chunk_bytes: int = 1 << 20,
     max_decompressed_bytes: int | None = None,
     max_ratio: float = 250.0,
     progress: Callable[[int], None] | None = None,

@@ -177,7 +177,11 @@ pub enum Error {
     /// The user interrupted a long operation (Ctrl-C).
     Interrupted,
     /// The content matches no format epcore reads (or not the one named).
-    UnrecognizedFormat { at: Location, reason: String, hint: String },
+    UnrecognizedFormat {
+        at: Location,
+        reason: String,
+        hint: String,
+    },
     /// A compressed stream or binary container is damaged or truncated.
     CorruptInput { at: Location, reason: String },
     /// Decompressed data passed the size or ratio cap (a decompression bomb?).

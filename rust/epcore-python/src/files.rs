@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use epcore_core::error::Error;
+use epcore_core::read::Tee;
 use epcore_core::read::{
     self, Collector, FileIntegration, Format, Limits, Prefer, ReadConfig, ReadOptions,
 };
-use epcore_core::read::Tee;
 use epcore_core::stream::StreamIntegrator;
 use epcore_core::window_stream::WindowStream;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -97,7 +97,7 @@ pub fn sniff_format(
 #[pyfunction]
 #[pyo3(signature = (
     path, options, format = None, *, tz = None, value = None, channel = None, prefer = None, columns = None,
-    chunk_bytes = 4194304, max_record_bytes = 1048576, max_decompressed_bytes = None,
+    chunk_bytes = 1048576, max_record_bytes = 1048576, max_decompressed_bytes = None,
     max_ratio = 250.0, collect = false, windows = None, progress = None
 ))]
 #[allow(clippy::too_many_arguments)]

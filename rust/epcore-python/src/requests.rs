@@ -27,7 +27,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (
     path, format = None, *, anchor_ns = None, start_ns = None, phase = Some("profiling".to_owned()),
-    token_source = None, chunk_bytes = 4194304, max_record_bytes = 1048576,
+    token_source = None, chunk_bytes = 1048576, max_record_bytes = 1048576,
     max_document_bytes = 268435456, max_json_depth = 64, max_decompressed_bytes = None,
     max_ratio = 250.0, progress = None
 ))]

@@ -33,7 +33,7 @@ type Read<'py> = (
 /// index; `totals` one dict per model; `info` what the reader noticed.
 #[pyfunction]
 #[pyo3(signature = (
-    path, format = None, *, chunk_bytes = 4194304, max_record_bytes = 1048576,
+    path, format = None, *, chunk_bytes = 1048576, max_record_bytes = 1048576,
     max_decompressed_bytes = None, max_ratio = 250.0, progress = None
 ))]
 #[allow(clippy::too_many_arguments)]

@@ -52,6 +52,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         (Err(a), Err(b)) => assert_eq!(a.code(), b.code()),
-        (a, b) => panic!("paths disagree: {:?} vs {:?}", a.map(|p| p.energy_j()), b.map(|_| ())),
+        (a, b) => panic!(
+            "paths disagree: {:?} vs {:?}",
+            a.map(|p| p.energy_j()),
+            b.map(|_| ())
+        ),
     }
 });

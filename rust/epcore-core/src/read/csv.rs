@@ -12,23 +12,48 @@
 //! (warning, `truncated_tail`), since the file may still be being written.
 
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 use crate::config::{Options, Rule};
 use crate::error::{Error, Location, Result};
-use crate::read::csv_rows::{parse_batch, parse_row, split_fields, Fields, RowFailure, Schema};
+pub use crate::read::csv_rows::RowEveryWay;
+use crate::read::csv_rows::{
+    self, cut_points, parse_piece, parse_row, split_fields, Fields, Parsed, RowFailure, Schema,
+    TimeKind,
+};
 use crate::read::fields::trim_field;
 use crate::read::format::Format;
-use crate::read::lines::LineReader;
+use crate::read::lines::{LineReader, OwnedBatch};
 use crate::read::source::{Progress, Source};
-use crate::read::{place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink};
+use crate::read::{
+    place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink,
+};
 
 /// Whether the first line looks like the canonical header.
 pub fn sniff(head: &[u8]) -> bool {
-    let first = head.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or_default();
+    let first = head
+        .split(|&b| b == b'\n' || b == b'\r')
+        .next()
+        .unwrap_or_default();
     let names: Vec<&[u8]> = first.split(|&b| b == b',').map(trim_field).collect();
     let has = |n: &[u8]| names.contains(&n);
     (has(b"timestamp_ns") || has(b"time_s"))
         && (has(b"power_w") || has(b"power_mw") || has(b"energy_j") || has(b"energy_mj"))
+}
+
+/// For tests: one `time_s,power_w` (or, with `nanoseconds`, `timestamp_ns,power_w`)
+/// row read by each of the reader's parsers. `text` is the line, its
+/// terminator and whatever follows it in the file; every fast parser that
+/// takes the line must read what the general one reads.
+#[doc(hidden)]
+pub fn row_every_way(text: &[u8], nanoseconds: bool) -> RowEveryWay {
+    let kind = if nanoseconds {
+        TimeKind::Nanoseconds
+    } else {
+        TimeKind::Seconds
+    };
+    csv_rows::row_every_way(text, kind)
 }
 
 /// The canonical CSV, header read.
@@ -108,75 +133,310 @@ impl PowerReader for CsvReader {
         &self.info
     }
 
+    /// Three threads share the work: a reader thread reads the next batch
+    /// (the kernel's copy alone is a fifth of the work) while this thread and
+    /// a helper parse the current one, piece by piece, whoever is free taking
+    /// the next piece; this thread integrates the pieces in order as they are
+    /// ready. Both other threads live as long as the file: spawning one per
+    /// batch costs a fresh stack, and its page faults, every time.
     fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
-        let (schema, info, lines) = (&self.schema, &mut self.info, &mut self.lines);
-        let shown = info.path.clone();
-        let place = |e: Error| place_error(e, &shown, &schema.names[schema.time], &schema.names[schema.value]);
+        let lines = &mut self.lines;
+        let first_line = lines.lines_read() + 1;
+        let max_record = lines.max_record_bytes();
+        let schema = &self.schema;
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
-            .min(2);
-        let max_record = lines_max(lines);
-        let single = if schema.channel.is_none() {
-            Some(sink.channel_id(b"0"))
-        } else {
-            None
-        };
-        let mut last_reported = u64::MAX;
-        loop {
-            let done = self.progress.get();
-            if done != last_reported {
-                last_reported = done;
-                on_chunk(done)?;
-            }
-            let Some(batch) = lines.next_batch()? else {
-                break;
-            };
-            let (first_line, offset) = (batch.number, batch.offset);
-            if !batch.terminated {
-                let tail = batch.bytes.to_vec();
-                lines.skip_lines(1);
-                info.n_lines = first_line;
-                final_line(&tail, first_line, schema, sink, single, info).map_err(place)?;
-                break;
-            }
-            let pieces = parse_batch(batch.bytes, schema, max_record, threads);
-            let mut line_base = first_line;
-            for p in pieces {
-                if let Some(id) = single {
-                    sink.push_rows(id, &p.t, &p.v, line_base, &p.line)
-                        .map_err(place)?;
-                } else {
-                    let ids: Vec<usize> = p.names.iter().map(|n| sink.channel_id(n)).collect();
-                    for i in 0..p.t.len() {
-                        sink.push(
-                            ids[p.ch[i] as usize],
-                            p.t[i],
-                            p.v[i],
-                            line_base + p.line[i] as u64,
-                        )
-                        .map_err(place)?;
+            .unwrap_or(1);
+        // Rendezvous: one batch read ahead at most, so memory stays at three or four chunks.
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Result<Option<OwnedBatch>>>(0);
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+        let pool = Pool::default();
+        std::thread::scope(|sc| {
+            sc.spawn(move || {
+                let mut made = 0;
+                loop {
+                    let spare = match spare_rx.try_recv() {
+                        Ok(b) => b,
+                        Err(_) if made < 3 => {
+                            made += 1;
+                            Vec::new()
+                        }
+                        Err(_) => match spare_rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => break,
+                        },
+                    };
+                    let next = lines.next_batch_owned(spare);
+                    let more = matches!(&next, Ok(Some(b)) if b.terminated);
+                    // Also stops when the consumer has returned (an error).
+                    if batch_tx.send(next).is_err() || !more {
+                        break;
                     }
                 }
-                if let Some((rel, at, what, bytes)) = p.failure {
-                    // Rows before the bad line may hold an earlier error: surface it first.
-                    sink.flush().map_err(place)?;
-                    let line_no = line_base + rel;
-                    let byte = offset + (p.offset + at) as u64;
-                    return Err(row_error(what, &bytes, line_no, byte, schema, &shown));
+            });
+            let helper = (threads >= 2).then(|| {
+                let (job_tx, job_rx) = mpsc::channel::<Arc<Work>>();
+                let (done_tx, done_rx) = mpsc::channel::<(usize, Parsed)>();
+                let pool = &pool;
+                sc.spawn(move || {
+                    for work in job_rx {
+                        while let Some(i) = work.take() {
+                            let p = work.parse(i, pool.get(), schema, max_record);
+                            if done_tx.send((i, p)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+                Helper {
+                    jobs: job_tx,
+                    done: done_rx,
                 }
-                line_base += p.n_lines;
-            }
-            lines.skip_lines(line_base - first_line);
-            info.n_lines = line_base - 1;
-        }
-        on_chunk(self.progress.get())?;
-        Ok(())
+            });
+            let batches = Batches {
+                rx: batch_rx,
+                spare: spare_tx,
+                first_line,
+            };
+            consume(
+                batches,
+                helper.as_ref(),
+                &pool,
+                schema,
+                &mut self.info,
+                &self.progress,
+                max_record,
+                sink,
+                on_chunk,
+            )
+        })
     }
 }
 
-fn lines_max<R: Read>(lines: &LineReader<R>) -> usize {
-    lines.max_record_bytes()
+/// Batches from the reader thread, and the way back for their buffers.
+struct Batches {
+    rx: mpsc::Receiver<Result<Option<OwnedBatch>>>,
+    spare: mpsc::Sender<Vec<u8>>,
+    /// Line number of the first line of the first batch.
+    first_line: u64,
+}
+
+/// A batch cut into pieces that the parsing threads take in turn.
+struct Work {
+    batch: OwnedBatch,
+    /// Piece `i` is `batch.bytes()[cuts[i]..cuts[i + 1]]`.
+    cuts: Vec<usize>,
+    next: AtomicUsize,
+    /// Where the buffer goes once parsed: back to the reader thread.
+    back: mpsc::Sender<Vec<u8>>,
+}
+
+impl Drop for Work {
+    /// Whichever thread lets go last hands the buffer back, so the reader
+    /// never waits for a buffer that a finished batch still holds.
+    fn drop(&mut self) {
+        // The reader may be gone already (end of file); the buffer is then just dropped.
+        let _ = self.back.send(std::mem::take(&mut self.batch.buf));
+    }
+}
+
+impl Work {
+    fn pieces(&self) -> usize {
+        self.cuts.len() - 1
+    }
+
+    /// The next piece nobody has taken.
+    fn take(&self) -> Option<usize> {
+        // Pieces are disjoint and results travel by channel: a plain counter suffices.
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < self.pieces()).then_some(i)
+    }
+
+    fn parse(&self, i: usize, into: Parsed, schema: &Schema, max_record: usize) -> Parsed {
+        let (a, b) = (self.cuts[i], self.cuts[i + 1]);
+        parse_piece(into, &self.batch.bytes()[a..b], a, schema, max_record)
+    }
+}
+
+/// The helper thread: batches in, parsed pieces out.
+struct Helper {
+    jobs: mpsc::Sender<Arc<Work>>,
+    done: mpsc::Receiver<(usize, Parsed)>,
+}
+
+/// Integrated pieces, kept for their buffers.
+#[derive(Default)]
+struct Pool(Mutex<Vec<Parsed>>);
+
+impl Pool {
+    fn get(&self) -> Parsed {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_else(Parsed::new)
+    }
+
+    fn put(&self, p: Parsed) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(p);
+        }
+    }
+}
+
+/// Parse and integrate the batches in order.
+#[allow(clippy::too_many_arguments)]
+fn consume(
+    batches: Batches,
+    helper: Option<&Helper>,
+    pool: &Pool,
+    schema: &Schema,
+    info: &mut FileInfo,
+    progress: &Progress,
+    max_record: usize,
+    sink: &mut dyn RowSink,
+    on_chunk: OnChunk<'_>,
+) -> Result<()> {
+    let shown = info.path.clone();
+    let place = |e: Error| {
+        place_error(
+            e,
+            &shown,
+            &schema.names[schema.time],
+            &schema.names[schema.value],
+        )
+    };
+    let single = if schema.channel.is_none() {
+        Some(sink.channel_id(b"0"))
+    } else {
+        None
+    };
+    let mut last_reported = u64::MAX;
+    let mut identity: Vec<u32> = Vec::new();
+    let mut line_base = batches.first_line;
+    let mut ready: Vec<Option<Parsed>> = Vec::new();
+    loop {
+        let done = progress.get();
+        if done != last_reported {
+            last_reported = done;
+            on_chunk(done)?;
+        }
+        let batch = match batches.rx.recv() {
+            Ok(Ok(Some(b))) => b,
+            Ok(Ok(None)) | Err(_) => break,
+            Ok(Err(mut e)) => {
+                // The reader thread does not count lines; this one does.
+                if let Error::RecordTooLong { at, .. } = &mut e {
+                    at.line = Some(line_base);
+                }
+                return Err(e);
+            }
+        };
+        let offset = batch.offset;
+        if !batch.terminated {
+            info.n_lines = line_base;
+            final_line(batch.bytes(), line_base, schema, sink, single, info).map_err(place)?;
+            break;
+        }
+        let cuts = cut_points(batch.bytes());
+        let work = Arc::new(Work {
+            batch,
+            cuts,
+            next: AtomicUsize::new(0),
+            back: batches.spare.clone(),
+        });
+        let n = work.pieces();
+        let helper = helper.filter(|h| n > 1 && h.jobs.send(Arc::clone(&work)).is_ok());
+        ready.clear();
+        ready.resize_with(n, || None);
+        let mut next = 0;
+        while next < n {
+            let Some(p) = ready[next].take() else {
+                // Not parsed yet: collect what the helper has done, else parse
+                // a piece here, else wait for the helper's.
+                if let Some(h) = helper {
+                    while let Ok((i, p)) = h.done.try_recv() {
+                        ready[i] = Some(p);
+                    }
+                    if ready[next].is_some() {
+                        continue;
+                    }
+                }
+                if let Some(i) = work.take() {
+                    ready[i] = Some(work.parse(i, pool.get(), schema, max_record));
+                    continue;
+                }
+                // Only the helper can deliver this piece; should it be gone, parse it here.
+                ready[next] = match helper.map(|h| h.done.recv()) {
+                    Some(Ok((i, p))) if i == next => Some(p),
+                    Some(Ok((i, p))) => {
+                        ready[i] = Some(p);
+                        continue;
+                    }
+                    _ => Some(work.parse(next, pool.get(), schema, max_record)),
+                };
+                continue;
+            };
+            next += 1;
+            if let Some(id) = single {
+                push_single(sink, id, &p, line_base, &mut identity).map_err(place)?;
+            } else {
+                let ids: Vec<usize> = p.names.iter().map(|n| sink.channel_id(n)).collect();
+                for i in 0..p.t.len() {
+                    sink.push(
+                        ids[p.ch[i] as usize],
+                        p.t[i],
+                        p.v[i],
+                        line_base + p.line_of(i) as u64,
+                    )
+                    .map_err(place)?;
+                }
+            }
+            if let Some((rel, at, what, bytes)) = p.failure {
+                // Rows before the bad line may hold an earlier error: surface it first.
+                sink.flush().map_err(place)?;
+                let line_no = line_base + rel;
+                let byte = offset + (p.offset + at) as u64;
+                return Err(row_error(what, &bytes, line_no, byte, schema, &shown));
+            }
+            line_base += p.n_lines;
+            pool.put(p);
+        }
+        info.n_lines = line_base - 1;
+    }
+    on_chunk(progress.get())?;
+    Ok(())
+}
+
+/// Rows handed to the sink per call: bounds the scratch of line numbers.
+const PUSH_ROWS: usize = 1 << 16;
+
+/// The rows of a one-channel piece. A clean piece (row i on line i) passes a
+/// shared `0, 1, 2, ...` as its relative lines, so the parser keeps no line per row.
+fn push_single(
+    sink: &mut dyn RowSink,
+    id: usize,
+    p: &Parsed,
+    line_base: u64,
+    identity: &mut Vec<u32>,
+) -> Result<()> {
+    let mut rel = Vec::new();
+    for lo in (0..p.t.len()).step_by(PUSH_ROWS) {
+        let hi = (lo + PUSH_ROWS).min(p.t.len());
+        let (t, v) = (&p.t[lo..hi], &p.v[lo..hi]);
+        if p.lines_are_rows() {
+            if identity.len() < hi - lo {
+                identity.clear();
+                identity.extend(0..PUSH_ROWS as u32);
+            }
+            sink.push_rows(id, t, v, line_base + lo as u64, &identity[..hi - lo])?;
+        } else {
+            rel.clear();
+            rel.extend((lo..hi).map(|i| p.line_of(i)));
+            sink.push_rows(id, t, v, line_base, &rel)?;
+        }
+    }
+    Ok(())
 }
 
 /// A last line without a terminator: kept if complete (with a warning), dropped
@@ -311,9 +571,18 @@ mod tests {
     }
 
     fn run(name: &str, body: &[u8], chunk: usize) -> Result<crate::read::FileIntegration> {
+        run_limited(name, body, chunk, ReadOptions::default().max_record_bytes)
+    }
+
+    fn run_limited(
+        name: &str,
+        body: &[u8],
+        chunk: usize,
+        max_record_bytes: usize,
+    ) -> Result<crate::read::FileIntegration> {
         let read = ReadOptions {
             chunk_bytes: chunk,
-            ..ReadOptions::default()
+            max_record_bytes,
         };
         let cfg = ReadConfig {
             read,
@@ -372,6 +641,27 @@ mod tests {
                 .code(),
             "insufficient_samples"
         );
+    }
+
+    #[test]
+    fn long_records_are_refused_with_their_line_at_any_chunk_size() {
+        // A long line that ends: found by the parser, past the fast path's reach.
+        let body = b"time_s,power_w\n0,1\n1717000000.000035,70.69\n2,1\n";
+        for chunk in [1 << 20, 7, 1] {
+            let e = run_limited("j.csv", body, chunk, 20).expect_err("the test input is invalid");
+            assert_eq!(e.code(), "record_too_long");
+            assert_eq!(e.location().and_then(|l| l.line), Some(3), "chunk {chunk}");
+            assert_eq!(e.location().and_then(|l| l.byte_offset), Some(19));
+        }
+        // One with no end in sight: found by the reader thread, numbered here.
+        let mut body = b"time_s,power_w\n0,1\n1,1\n".to_vec();
+        body.extend([b'7'; 200]);
+        for chunk in [1 << 20, 16, 1] {
+            let e = run_limited("k.csv", &body, chunk, 50).expect_err("the test input is invalid");
+            assert_eq!(e.code(), "record_too_long");
+            assert_eq!(e.location().and_then(|l| l.line), Some(4), "chunk {chunk}");
+            assert_eq!(e.location().and_then(|l| l.byte_offset), Some(23));
+        }
     }
 
     #[test]

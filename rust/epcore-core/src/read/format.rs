@@ -3,7 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::read::source::Source;
-use crate::read::{codecarbon, csv, dmon, nvidia_smi, prometheus_json, prometheus_text, rapl, zeus};
+use crate::read::{
+    codecarbon, csv, dmon, nvidia_smi, prometheus_json, prometheus_text, rapl, zeus,
+};
 use crate::read::{PowerReader, ReadConfig};
 
 /// A power or energy file format.

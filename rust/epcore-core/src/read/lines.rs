@@ -20,6 +20,24 @@ pub struct Line<'a> {
     pub terminated: bool,
 }
 
+/// A run of complete lines in a buffer of its own, from
+/// [`LineReader::next_batch_owned`].
+pub struct OwnedBatch {
+    pub buf: Vec<u8>,
+    /// The lines are `buf[range]`.
+    pub range: std::ops::Range<usize>,
+    /// Byte offset of the first line in the (decoded) stream.
+    pub offset: u64,
+    /// False only for a last line with no terminator.
+    pub terminated: bool,
+}
+
+impl OwnedBatch {
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
 pub struct LineReader<R: Read> {
     src: R,
     buf: Vec<u8>,
@@ -54,6 +72,11 @@ impl<R: Read> LineReader<R> {
     /// The longest accepted line.
     pub fn max_record_bytes(&self) -> usize {
         self.max_record_bytes
+    }
+
+    /// Lines returned so far (and accounted for with [`skip_lines`](Self::skip_lines)).
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
     }
 
     /// Bytes consumed from the source so far.
@@ -112,25 +135,8 @@ impl<R: Read> LineReader<R> {
     /// `number` is the line number of its first line; call
     /// [`skip_lines`](Self::skip_lines) with the count of lines it held.
     pub fn next_batch(&mut self) -> Result<Option<Line<'_>>> {
-        let (lo, hi, terminated) = loop {
-            let mut end = self.end;
-            // A '\r' in the last byte may be the first half of "\r\n": leave it for later.
-            if !self.eof && end > self.start && self.buf[end - 1] == b'\r' {
-                end -= 1;
-            }
-            if let Some(p) = memchr::memrchr2(b'\n', b'\r', &self.buf[self.start..end]) {
-                break (self.start, self.start + p + 1, true);
-            }
-            if self.eof {
-                if self.start == self.end {
-                    return Ok(None);
-                }
-                break (self.start, self.end, false);
-            }
-            if self.end - self.start > self.max_record_bytes {
-                return Err(self.too_long(self.start));
-            }
-            self.fill()?;
+        let Some((lo, hi, terminated)) = self.find_batch()? else {
+            return Ok(None);
         };
         self.start = hi;
         Ok(Some(Line {
@@ -139,6 +145,67 @@ impl<R: Read> LineReader<R> {
             offset: self.base_offset + lo as u64,
             terminated,
         }))
+    }
+
+    /// As [`next_batch`](Self::next_batch), but the batch keeps the buffer it
+    /// was read into, so it can be parsed on one thread while the next one is
+    /// read on another; the reader goes on in `spare` (any buffer: one handed
+    /// back from an earlier batch saves an allocation). Line numbers are left
+    /// to the caller, and so is the line of a record-too-long error, which
+    /// comes with `line: None`.
+    pub fn next_batch_owned(&mut self, spare: Vec<u8>) -> Result<Option<OwnedBatch>> {
+        let found = self.find_batch().map_err(|mut e| {
+            if let Error::RecordTooLong { at, .. } = &mut e {
+                at.line = None;
+            }
+            e
+        })?;
+        let Some((lo, hi, terminated)) = found else {
+            return Ok(None);
+        };
+        let tail = self.end - hi;
+        let mut next = spare;
+        // Only grown, never cleared: `fill` reads into the bytes already there
+        // instead of zeroing a new chunk each time.
+        if next.len() < tail {
+            next.resize(tail, 0);
+        }
+        next[..tail].copy_from_slice(&self.buf[hi..self.end]);
+        let buf = std::mem::replace(&mut self.buf, next);
+        let offset = self.base_offset + lo as u64;
+        self.base_offset += hi as u64;
+        self.start = 0;
+        self.end = tail;
+        Ok(Some(OwnedBatch {
+            buf,
+            range: lo..hi,
+            offset,
+            terminated,
+        }))
+    }
+
+    /// Where the next batch lies in `buf`: (start, end, terminated).
+    fn find_batch(&mut self) -> Result<Option<(usize, usize, bool)>> {
+        loop {
+            let mut end = self.end;
+            // A '\r' in the last byte may be the first half of "\r\n": leave it for later.
+            if !self.eof && end > self.start && self.buf[end - 1] == b'\r' {
+                end -= 1;
+            }
+            if let Some(p) = memchr::memrchr2(b'\n', b'\r', &self.buf[self.start..end]) {
+                return Ok(Some((self.start, self.start + p + 1, true)));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                return Ok(Some((self.start, self.end, false)));
+            }
+            if self.end - self.start > self.max_record_bytes {
+                return Err(self.too_long(self.start));
+            }
+            self.fill()?;
+        }
     }
 
     /// Account for the lines of a batch returned by [`next_batch`](Self::next_batch).
@@ -217,6 +284,37 @@ mod tests {
         for chunk in [1, 2, 3, 7, 4096] {
             assert_eq!(lines(data, chunk), want, "chunk {chunk}");
         }
+    }
+
+    #[test]
+    fn owned_batches_cover_the_stream_at_any_chunk_size() {
+        let data = b"a,b\r\nc\rd\n\ne\r\nlonger line here\r\nlast";
+        for chunk in [1, 2, 3, 7, 4096] {
+            let mut r = LineReader::new(&data[..], "mem", chunk, 1 << 20);
+            let (mut seen, mut spare, mut last) = (Vec::new(), Vec::new(), true);
+            while let Some(b) = r.next_batch_owned(spare).expect("the test input is valid") {
+                assert_eq!(b.offset as usize, seen.len(), "chunk {chunk}");
+                assert!(last, "only the last batch may be unterminated");
+                // Every batch ends a line, and never between '\r' and '\n'.
+                let bytes = b.bytes();
+                assert!(!b.terminated || matches!(bytes.last(), Some(b'\n' | b'\r')));
+                assert!(
+                    !(bytes.last() == Some(&b'\r')
+                        && data.get(seen.len() + bytes.len()) == Some(&b'\n'))
+                );
+                seen.extend_from_slice(bytes);
+                last = b.terminated;
+                spare = b.buf;
+            }
+            assert_eq!(seen, data, "chunk {chunk}");
+        }
+        let mut r = LineReader::new(&[b'x'; 100][..], "mem", 8, 50);
+        let e = r
+            .next_batch_owned(Vec::new())
+            .err()
+            .expect("the test input is invalid");
+        assert_eq!(e.code(), "record_too_long");
+        assert_eq!(e.location().and_then(|l| l.line), None);
     }
 
     #[test]

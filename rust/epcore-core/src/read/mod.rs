@@ -49,8 +49,11 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
+        // 1 MiB: the four buffers the CSV reader keeps in flight (being read,
+        // waiting, being parsed, on their way back) then stay in cache between
+        // the kernel's copy and the parse; 4 MiB reads cost a fifth more CPU.
         ReadOptions {
-            chunk_bytes: 1 << 22,
+            chunk_bytes: 1 << 20,
             max_record_bytes: 1 << 20,
         }
     }
@@ -259,8 +262,7 @@ fn open_scrape_dir(
         });
     }
     let (src, map) = scrape_dir::open_scrape_dir(path, &cfg.limits)?;
-    let inner =
-        open_source(src, Some(Format::PrometheusText), cfg).map_err(|e| map.place(e))?;
+    let inner = open_source(src, Some(Format::PrometheusText), cfg).map_err(|e| map.place(e))?;
     Ok(Box::new(Mapped { inner, map }))
 }
 
@@ -338,9 +340,7 @@ pub fn integrate_reader(
         None => reader.read_rows(&mut sink, on_chunk)?,
     }
     let info = reader.info().clone();
-    let channels = sink
-        .finish()
-        .map_err(|e| place(reader.locate(e), &info))?;
+    let channels = sink.finish().map_err(|e| place(reader.locate(e), &info))?;
     let at = || Location {
         path: Some(info.path.clone()),
         ..Location::default()

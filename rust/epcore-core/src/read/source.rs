@@ -245,21 +245,20 @@ pub fn open_stream(
             limits: *limits,
         })
     };
-    let (mut reader, compression): (Box<dyn Read + Send>, Option<&'static str>) =
-        if magic.starts_with(&[0x1F, 0x8B]) {
-            let d = flate2::read::MultiGzDecoder::new(raw);
-            (decoded(Box::new(d), "gzip"), Some("gzip"))
-        } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-            let d = zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| {
-                Error::CorruptInput {
-                    at: at("zstd"),
-                    reason: format!("damaged zstd stream: {e}"),
-                }
-            })?;
-            (decoded(Box::new(d), "zstd"), Some("zstd"))
-        } else {
-            (Box::new(raw), None)
-        };
+    let (mut reader, compression): (Box<dyn Read + Send>, Option<&'static str>) = if magic
+        .starts_with(&[0x1F, 0x8B])
+    {
+        let d = flate2::read::MultiGzDecoder::new(raw);
+        (decoded(Box::new(d), "gzip"), Some("gzip"))
+    } else if magic.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        let d = zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::CorruptInput {
+            at: at("zstd"),
+            reason: format!("damaged zstd stream: {e}"),
+        })?;
+        (decoded(Box::new(d), "zstd"), Some("zstd"))
+    } else {
+        (Box::new(raw), None)
+    };
     let mut head = Vec::with_capacity(HEAD_BYTES);
     (&mut reader)
         .take(HEAD_BYTES as u64)
