@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use epcore_core::error::Error;
 use epcore_core::read::Tee;
 use epcore_core::read::{
-    self, Collector, FileIntegration, Format, Limits, Prefer, ReadConfig, ReadOptions,
+    self, Collector, FileInfo, FileIntegration, Format, Limits, Prefer, ReadConfig, ReadOptions,
 };
 use epcore_core::stream::StreamIntegrator;
 use epcore_core::window_stream::WindowStream;
@@ -71,6 +71,47 @@ pub fn detached<T: Send>(
     }
 }
 
+/// The decompression limits, from the keywords every file reader takes.
+pub fn limits(max_decompressed_bytes: Option<u64>, max_ratio: f64) -> Limits {
+    Limits {
+        max_decompressed_bytes,
+        max_ratio,
+    }
+}
+
+/// The first decoded bytes of a file, for the sniffers: opening may
+/// decompress, so it runs without the GIL.
+pub fn head(
+    py: Python<'_>,
+    path: &std::path::Path,
+    max_decompressed_bytes: Option<u64>,
+    max_ratio: f64,
+) -> PyResult<Vec<u8>> {
+    let limits = limits(max_decompressed_bytes, max_ratio);
+    let src = py
+        .detach(|| read::source::open_text(path, &limits))
+        .py_err(py)?;
+    Ok(src.head)
+}
+
+/// The report fields every file reader shares, first in each report dict.
+pub fn file_info_dict<'py>(
+    py: Python<'py>,
+    i: &FileInfo,
+    format: Format,
+) -> PyResult<Bound<'py, PyDict>> {
+    let info = PyDict::new(py);
+    info.set_item("path", &i.path)?;
+    info.set_item("format", format.name())?;
+    info.set_item("size_bytes", i.size_bytes)?;
+    info.set_item("n_lines", i.n_lines)?;
+    info.set_item("had_bom", i.had_bom)?;
+    info.set_item("compression", i.compression.clone())?;
+    info.set_item("unterminated_final_line", i.unterminated_final_line)?;
+    info.set_item("truncated_tail", i.truncated_tail)?;
+    Ok(info)
+}
+
 /// The name of the format a file's content shows (after decompression), or None.
 #[pyfunction]
 #[pyo3(signature = (path, max_decompressed_bytes = None, max_ratio = 250.0))]
@@ -80,14 +121,8 @@ pub fn sniff_format(
     max_decompressed_bytes: Option<u64>,
     max_ratio: f64,
 ) -> PyResult<Option<&'static str>> {
-    let limits = Limits {
-        max_decompressed_bytes,
-        max_ratio,
-    };
-    let src = py
-        .detach(|| read::source::open_text(&path, &limits))
-        .py_err(py)?;
-    Ok(read::format::sniff(&src.head).map(|f| f.name()))
+    let head = head(py, &path, max_decompressed_bytes, max_ratio)?;
+    Ok(read::format::sniff(&head).map(|f| f.name()))
 }
 
 /// Integrate a power or energy file of any supported format in constant memory.
@@ -129,10 +164,7 @@ pub fn integrate_path<'py>(
             chunk_bytes,
             max_record_bytes,
         },
-        limits: Limits {
-            max_decompressed_bytes,
-            max_ratio,
-        },
+        limits: limits(max_decompressed_bytes, max_ratio),
         tz,
         value,
         channel,
@@ -210,16 +242,8 @@ fn window_pairs(py: Python<'_>, w: &PyReadonlyArray2<'_, i64>) -> PyResult<Vec<(
 }
 
 fn info_dict<'py>(py: Python<'py>, fi: &FileIntegration) -> PyResult<Bound<'py, PyDict>> {
-    let info = PyDict::new(py);
     let (i, l) = (&fi.info, &fi.layout);
-    info.set_item("path", &i.path)?;
-    info.set_item("format", l.format.name())?;
-    info.set_item("size_bytes", i.size_bytes)?;
-    info.set_item("n_lines", i.n_lines)?;
-    info.set_item("had_bom", i.had_bom)?;
-    info.set_item("compression", i.compression.clone())?;
-    info.set_item("unterminated_final_line", i.unterminated_final_line)?;
-    info.set_item("truncated_tail", i.truncated_tail)?;
+    let info = file_info_dict(py, i, l.format)?;
     info.set_item("time_column", &l.time_column)?;
     info.set_item("value_column", &l.value_column)?;
     info.set_item("power_semantics", l.power_semantics)?;

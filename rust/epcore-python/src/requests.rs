@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use epcore_core::read::{Limits, ReadOptions};
+use epcore_core::read::ReadOptions;
 use epcore_core::requests::{self, RequestFormat, RequestOptions, TokenSource};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::IntoPy;
-use crate::files::detached;
+use crate::files::{detached, head, limits};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_requests, m)?)?;
@@ -54,10 +54,7 @@ pub fn read_requests<'py>(
             chunk_bytes,
             max_record_bytes,
         },
-        limits: Limits {
-            max_decompressed_bytes,
-            max_ratio,
-        },
+        limits: limits(max_decompressed_bytes, max_ratio),
         anchor_ns,
         start_ns: start_ns.map(|a| a.as_array().to_vec()),
         phase,
@@ -114,12 +111,6 @@ pub fn sniff_requests(
     max_decompressed_bytes: Option<u64>,
     max_ratio: f64,
 ) -> PyResult<Option<&'static str>> {
-    let limits = Limits {
-        max_decompressed_bytes,
-        max_ratio,
-    };
-    let src = py
-        .detach(|| epcore_core::read::source::open_text(&path, &limits))
-        .py_err(py)?;
-    Ok(requests::sniff_requests(&src.head).map(|f| f.name()))
+    let head = head(py, &path, max_decompressed_bytes, max_ratio)?;
+    Ok(requests::sniff_requests(&head).map(|f| f.name()))
 }

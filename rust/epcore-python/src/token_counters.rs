@@ -5,13 +5,13 @@
 use std::path::PathBuf;
 
 use epcore_core::read::token_counters::{self, CounterTotal};
-use epcore_core::read::{Format, Limits, ReadConfig, ReadOptions};
+use epcore_core::read::{Format, ReadConfig, ReadOptions};
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use crate::errors::IntoPy;
-use crate::files::detached;
+use crate::files::{detached, file_info_dict, limits};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_token_counters, m)?)
@@ -53,10 +53,7 @@ pub fn read_token_counters<'py>(
             chunk_bytes,
             max_record_bytes,
         },
-        limits: Limits {
-            max_decompressed_bytes,
-            max_ratio,
-        },
+        limits: limits(max_decompressed_bytes, max_ratio),
         ..ReadConfig::default()
     };
     let tc = detached(py, progress.as_ref(), |on_chunk| {
@@ -93,15 +90,7 @@ pub fn read_token_counters<'py>(
         totals.append(d)?;
     }
     let i = &tc.info;
-    let info = PyDict::new(py);
-    info.set_item("path", &i.path)?;
-    info.set_item("format", tc.format.name())?;
-    info.set_item("size_bytes", i.size_bytes)?;
-    info.set_item("n_lines", i.n_lines)?;
-    info.set_item("had_bom", i.had_bom)?;
-    info.set_item("compression", i.compression.clone())?;
-    info.set_item("unterminated_final_line", i.unterminated_final_line)?;
-    info.set_item("truncated_tail", i.truncated_tail)?;
+    let info = file_info_dict(py, i, tc.format)?;
     info.set_item("skipped", i.skipped.clone())?;
     info.set_item("warnings", i.warnings.clone())?;
     Ok((cols, series, totals, info))

@@ -41,9 +41,7 @@ use crate::read::format::Format;
 use crate::read::lines::LineReader;
 use crate::read::prometheus_text::{cut_tail, kept_tail};
 use crate::read::source::{Progress, Source};
-use crate::read::{
-    place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink,
-};
+use crate::read::{placer, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink};
 
 /// Joules per kWh: the counter unit.
 const KWH_J: f64 = 3.6e6;
@@ -572,21 +570,13 @@ impl PowerReader for CodeCarbonReader {
 
     fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
         let path = self.info.path.clone();
-        let (tc, vc) = (
-            self.layout.time_column.clone(),
-            self.layout.value_column.clone(),
-        );
-        let place = |e: Error| place_error(e, &path, &tc, &vc);
+        let place = &placer(&path, &self.layout);
         let mut groups: HashMap<String, Group> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut pues: Vec<f64> = Vec::new();
         let mut reported = u64::MAX;
         loop {
-            let done = self.progress.get();
-            if done != reported {
-                reported = done;
-                on_chunk(done)?;
-            }
+            self.progress.report(&mut reported, on_chunk)?;
             let Some(l) = self.lines.next_line()? else {
                 break;
             };
@@ -749,27 +739,12 @@ impl PowerReader for CodeCarbonReader {
 mod tests {
     use super::*;
     use crate::config::Options;
-    use crate::read::{FileIntegration, ReadOptions};
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-cc-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
+    use crate::read::test_util::{cfg, integrate, write};
+    use crate::read::FileIntegration;
 
     fn run_cfg(name: &str, body: &str, cfg: &ReadConfig) -> Result<FileIntegration> {
-        crate::read::integrate_path(
-            &write(name, body.as_bytes()),
-            Some(Format::CodeCarbon),
-            cfg,
-            &Options::default(),
-            &mut |_| Ok(()),
-        )
+        let p = write("cc-test", name, body.as_bytes());
+        integrate(&p, Some(Format::CodeCarbon), cfg, &Options::default())
     }
 
     fn run(name: &str, body: &str) -> Result<FileIntegration> {
@@ -811,15 +786,10 @@ mod tests {
         let first = want.channels[0].1.first.map(|s| s.t_ns);
         assert_eq!(first, Some(1_717_149_600_000_000_000));
         for chunk in [1, 7, 4096] {
-            let c = ReadConfig {
-                read: ReadOptions {
-                    chunk_bytes: chunk,
-                    ..ReadOptions::default()
-                },
-                ..ReadConfig::default()
-            };
             assert_eq!(
-                run_cfg("a.csv", &body, &c).expect("valid").channels,
+                run_cfg("a.csv", &body, &cfg(chunk))
+                    .expect("valid")
+                    .channels,
                 want.channels
             );
         }
@@ -952,14 +922,7 @@ mod tests {
         if !real.exists() {
             return;
         }
-        let r = crate::read::integrate_path(
-            &real,
-            None,
-            &ReadConfig::default(),
-            &Options::default(),
-            &mut |_| Ok(()),
-        )
-        .expect("valid");
+        let r = integrate(&real, None, &ReadConfig::default(), &Options::default()).expect("valid");
         assert_eq!(r.layout.format, Format::CodeCarbon);
         // Totals from an independent grouping of the 28 rows into 18 runs (Python fractions).
         let want = [
@@ -979,8 +942,7 @@ mod tests {
             value: Some("energy_consumed".into()),
             ..ReadConfig::default()
         };
-        let r = crate::read::integrate_path(&real, None, &c, &Options::default(), &mut |_| Ok(()))
-            .expect("valid");
+        let r = integrate(&real, None, &c, &Options::default()).expect("valid");
         assert!((r.channels[0].1.energy_j() - 28960.511385014706).abs() < 1e-6);
     }
 }

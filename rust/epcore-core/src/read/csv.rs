@@ -24,7 +24,7 @@ use crate::read::csv_rows::{
 };
 use crate::read::fields::trim_field;
 use crate::read::format::Format;
-use crate::read::lines::{LineReader, OwnedBatch};
+use crate::read::lines::{check_utf8, LineReader, OwnedBatch};
 use crate::read::source::{Progress, Source};
 use crate::read::{
     place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink,
@@ -316,11 +316,7 @@ fn consume(
     let mut line_base = batches.first_line;
     let mut ready: Vec<Option<Parsed>> = Vec::new();
     loop {
-        let done = progress.get();
-        if done != last_reported {
-            last_reported = done;
-            on_chunk(done)?;
-        }
+        progress.report(&mut last_reported, on_chunk)?;
         let batch = match batches.rx.recv() {
             Ok(Ok(Some(b))) => b,
             Ok(Ok(None)) | Err(_) => break,
@@ -537,38 +533,11 @@ fn row_error(
     }
 }
 
-/// Invalid UTF-8 gets its own error with the byte offset, rather than a confusing parse error.
-fn check_utf8(bytes: &[u8], path: &str, line: u64, offset: u64) -> Result<()> {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::UnsupportedEncoding {
-            at: Location {
-                path: Some(path.into()),
-                line: Some(line),
-                byte_offset: Some(offset + e.valid_up_to() as u64),
-                ..Location::default()
-            },
-            reason: "invalid UTF-8".into(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::test_util::{cfg, integrate, write};
     use crate::read::ReadOptions;
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-csv-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("the test input is valid");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .expect("the test input is valid")
-            .write_all(body)
-            .expect("the test input is valid");
-        p
-    }
 
     fn run(name: &str, body: &[u8], chunk: usize) -> Result<crate::read::FileIntegration> {
         run_limited(name, body, chunk, ReadOptions::default().max_record_bytes)
@@ -580,21 +549,10 @@ mod tests {
         chunk: usize,
         max_record_bytes: usize,
     ) -> Result<crate::read::FileIntegration> {
-        let read = ReadOptions {
-            chunk_bytes: chunk,
-            max_record_bytes,
-        };
-        let cfg = ReadConfig {
-            read,
-            ..ReadConfig::default()
-        };
-        crate::read::integrate_path(
-            &write(name, body),
-            Some(Format::Csv),
-            &cfg,
-            &Options::default(),
-            &mut |_| Ok(()),
-        )
+        let mut c = cfg(chunk);
+        c.read.max_record_bytes = max_record_bytes;
+        let p = write("csv-test", name, body);
+        integrate(&p, Some(Format::Csv), &c, &Options::default())
     }
 
     #[test]

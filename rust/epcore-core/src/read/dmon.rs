@@ -26,10 +26,11 @@ use std::io::Read;
 use crate::error::{Error, Location, Result};
 use crate::read::civil::{parse_time_of_day, Clock};
 use crate::read::format::Format;
+use crate::read::lines::check_utf8;
 use crate::read::lines::LineReader;
-use crate::read::nvidia_smi::{check_utf8, first_line, time_error, ValueCol};
+use crate::read::nvidia_smi::{first_line, time_error, ValueCol};
 use crate::read::source::{Progress, Source};
-use crate::read::{place_error, FileInfo, Layout, OnChunk, PowerReader, ReadConfig, RowSink};
+use crate::read::{placer, FileInfo, Layout, OnChunk, PowerReader, ReadConfig, RowSink};
 
 const NS_PER_DAY: i64 = 86_400_000_000_000;
 
@@ -324,12 +325,9 @@ impl PowerReader for DmonReader {
     }
 
     fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
-        let path = self.info.path.clone();
-        let time_col = self.layout.time_column.clone();
-        let value_col = self.layout.value_column.clone();
-        let place = |e: Error| place_error(e, &path, &time_col, &value_col);
-        on_chunk(self.progress.get())?;
-        let mut last_reported = self.progress.get();
+        let place = &placer(&self.info.path, &self.layout);
+        let mut last_reported = u64::MAX;
+        self.progress.report(&mut last_reported, on_chunk)?;
         let mut ids: Vec<(Vec<u8>, usize)> = Vec::new();
         if let Some((bytes, number, offset, terminated)) = self.held.take() {
             self.row(&bytes, number, offset, terminated, sink, &mut ids)
@@ -343,11 +341,7 @@ impl PowerReader for DmonReader {
             self.row(&bytes, number, offset, terminated, sink, &mut ids)
                 .map_err(place)?;
             if number % 1024 == 0 {
-                let done = self.progress.get();
-                if done != last_reported {
-                    last_reported = done;
-                    on_chunk(done)?;
-                }
+                self.progress.report(&mut last_reported, on_chunk)?;
             }
         }
         if let Some((_, line)) = self.pending_names.take() {
@@ -521,7 +515,7 @@ impl DmonReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::nvidia_smi::testing::*;
+    use crate::read::test_util::*;
 
     const F: Option<Format> = Some(Format::NvidiaSmiDmon);
     const DT: &str = "#Date       Time        gpu    pwr  gtemp  mtemp     sm    mem\n\
@@ -538,15 +532,11 @@ mod tests {
         body: &str,
         c: &ReadConfig,
     ) -> (crate::read::FileIntegration, crate::read::Collector) {
-        let p = write("dmon", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c).unwrap_or_else(|e| panic!("{e}"))
+        read_ok("dmon", name, body, F, c)
     }
 
     fn err(name: &str, body: &str, c: &ReadConfig) -> Error {
-        let p = write("dmon", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c)
-            .err()
-            .unwrap_or_else(|| panic!("{name} should fail"))
+        read_err("dmon", name, body, F, c)
     }
 
     #[test]

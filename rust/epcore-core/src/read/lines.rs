@@ -9,6 +9,21 @@ use std::io::Read;
 
 use crate::error::{Error, Location, Result};
 
+/// `bytes` as text, or an error at the first invalid byte: readers check
+/// each line up front so bad encoding is reported as such, with its byte
+/// offset, rather than as a confusing parse error further on.
+pub fn check_utf8<'a>(bytes: &'a [u8], path: &str, line: u64, offset: u64) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| Error::UnsupportedEncoding {
+        at: Location {
+            path: Some(path.into()),
+            line: Some(line),
+            byte_offset: Some(offset + e.valid_up_to() as u64),
+            ..Location::default()
+        },
+        reason: "invalid UTF-8".into(),
+    })
+}
+
 /// One line, without its terminator.
 pub struct Line<'a> {
     pub bytes: &'a [u8],

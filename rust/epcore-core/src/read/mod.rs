@@ -23,6 +23,8 @@ pub mod rapl;
 pub mod scrape_dir;
 pub mod sink;
 pub mod source;
+#[cfg(test)]
+pub(crate) mod test_util;
 pub mod token_counters;
 pub mod zeus;
 
@@ -299,6 +301,17 @@ fn open_source(
 }
 
 fn unrecognized(src: &source::Source) -> Error {
+    let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+    unrecognized_format(
+        src,
+        "a power or energy format",
+        format!("name the format explicitly (one of: {})", names.join(", ")),
+    )
+}
+
+/// The error for a file no sniffer claimed, quoting its first non-blank line
+/// (at most 80 bytes): what the file starts with usually tells the user why.
+pub(crate) fn unrecognized_format(src: &source::Source, what: &str, hint: String) -> Error {
     let first = src
         .head
         .split(|&b| b == b'\n' || b == b'\r')
@@ -311,15 +324,8 @@ fn unrecognized(src: &source::Source) -> Error {
             line: Some(1),
             ..Location::default()
         },
-        reason: format!("not a power or energy format epcore recognises (starts '{first}')"),
-        hint: format!(
-            "name the format explicitly (one of: {})",
-            Format::ALL
-                .iter()
-                .map(|f| f.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        reason: format!("not {what} epcore recognises (starts '{first}')"),
+        hint,
     }
 }
 
@@ -411,6 +417,17 @@ pub fn place_error(mut e: Error, path: &str, time_column: &str, value_column: &s
         }
     }
     e
+}
+
+/// [`place_error`] bound to a reader's file and columns. The closure owns
+/// copies of them so the reader can still borrow itself mutably while using it.
+pub(crate) fn placer(path: &str, layout: &Layout) -> impl Fn(Error) -> Error {
+    let (path, tc, vc) = (
+        path.to_string(),
+        layout.time_column.clone(),
+        layout.value_column.clone(),
+    );
+    move |e| place_error(e, &path, &tc, &vc)
 }
 
 fn place(e: Error, info: &FileInfo) -> Error {

@@ -37,7 +37,7 @@ use crate::error::{Error, Location, Result};
 use crate::read::civil::{CivilError, Clock};
 use crate::read::fields::{is_null_token, parse_f64, trim_field, POW10};
 use crate::read::format::Format;
-use crate::read::lines::LineReader;
+use crate::read::lines::{check_utf8, LineReader};
 use crate::read::source::{Progress, Source};
 use crate::read::{
     place_error, FileInfo, Layout, OnChunk, PowerReader, Prefer, Quantity, ReadConfig, RowSink,
@@ -934,11 +934,7 @@ impl PowerReader for LogReader {
         let mut last_reported = u64::MAX;
         let mut pool: Vec<Rows> = Vec::new();
         loop {
-            let done = self.progress.get();
-            if done != last_reported {
-                last_reported = done;
-                on_chunk(done)?;
-            }
+            self.progress.report(&mut last_reported, on_chunk)?;
             let Some(batch) = lines.next_batch()? else {
                 break;
             };
@@ -1138,143 +1134,20 @@ pub(crate) fn time_error(e: CivilError, at: Location, value: String, clock: &Clo
     }
 }
 
-/// Invalid UTF-8 gets its own error with the byte offset.
-pub(crate) fn check_utf8(bytes: &[u8], path: &str, line: u64, offset: u64) -> Result<()> {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::UnsupportedEncoding {
-            at: Location {
-                path: Some(path.into()),
-                line: Some(line),
-                byte_offset: Some(offset + e.valid_up_to() as u64),
-                ..Location::default()
-            },
-            reason: "invalid UTF-8".into(),
-        }),
-    }
-}
-
-/// Test helpers shared by the nvidia-smi, dmon and Zeus readers.
-#[cfg(test)]
-pub(crate) mod testing {
-    use std::io::Write;
-    use std::path::PathBuf;
-
-    use crate::config::Options;
-    use crate::read::{Collector, FileIntegration, Format, ReadConfig, ReadOptions};
-    use crate::{Error, Result};
-
-    pub const CHUNKS: [usize; 4] = [1, 7, 4096, 1 << 20];
-
-    pub fn write(dir: &str, name: &str, body: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-{dir}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
-
-    pub fn cfg(chunk: usize) -> ReadConfig {
-        ReadConfig {
-            read: ReadOptions {
-                chunk_bytes: chunk,
-                ..ReadOptions::default()
-            },
-            ..ReadConfig::default()
-        }
-    }
-
-    /// Integrate and keep the samples too.
-    pub fn run_collect(
-        p: &std::path::Path,
-        format: Option<Format>,
-        cfg: &ReadConfig,
-    ) -> Result<(FileIntegration, Collector)> {
-        let reader = crate::read::open_reader(p, format, cfg)?;
-        let mut kept = Collector::default();
-        let fi = crate::read::integrate_reader(
-            reader,
-            &Options::default(),
-            Some(&mut kept),
-            &mut |_| Ok(()),
-        )?;
-        Ok((fi, kept))
-    }
-
-    /// The same result, bit for bit, at every chunk size (errors included).
-    pub fn same_at_every_chunk(
-        p: &std::path::Path,
-        format: Option<Format>,
-        base: &ReadConfig,
-    ) -> std::result::Result<(FileIntegration, Collector), Error> {
-        let mut first: Option<std::result::Result<(FileIntegration, Collector), Error>> = None;
-        for chunk in CHUNKS {
-            let mut c = base.clone();
-            c.read.chunk_bytes = chunk;
-            let got = run_collect(p, format, &c);
-            match &first {
-                None => first = Some(got),
-                Some(Ok((want, wk))) => {
-                    let (fi, k) = got.unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
-                    assert_eq!(fi.channels, want.channels, "chunk {chunk}");
-                    assert_eq!(fi.info, want.info, "chunk {chunk}");
-                    assert_eq!(bits(&k), bits(wk), "chunk {chunk}");
-                }
-                Some(Err(want)) => {
-                    let e = got
-                        .err()
-                        .unwrap_or_else(|| panic!("chunk {chunk}: expected {want}"));
-                    assert_eq!(&e, want, "chunk {chunk}");
-                }
-            }
-        }
-        first.expect("at least one chunk size")
-    }
-
-    /// Samples with values as bits, so NaN (a missing reading) compares equal to itself.
-    #[allow(clippy::type_complexity)]
-    pub fn bits(c: &Collector) -> Vec<(String, Vec<i64>, Vec<u64>, Vec<u64>)> {
-        c.channels
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.t_ns.clone(),
-                    s.value.iter().map(|v| v.to_bits()).collect(),
-                    s.line.clone(),
-                )
-            })
-            .collect()
-    }
-
-    /// Trapezoid energy of (t_ns, W) samples, the plain way.
-    pub fn trapezoid(t: &[i64], v: &[f64]) -> f64 {
-        (1..t.len())
-            .map(|i| (t[i] - t[i - 1]) as f64 * 1e-9 * (v[i] + v[i - 1]) / 2.0)
-            .sum()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::testing::*;
     use super::*;
     use crate::read::sink::Collector;
+    use crate::read::test_util::*;
 
     const F: Option<Format> = Some(Format::NvidiaSmi);
 
     fn err(name: &str, body: &str, c: &ReadConfig) -> Error {
-        let p = write("smi", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c)
-            .err()
-            .unwrap_or_else(|| panic!("{name} should fail"))
+        read_err("smi", name, body, F, c)
     }
 
     fn ok(name: &str, body: &str, c: &ReadConfig) -> (crate::read::FileIntegration, Collector) {
-        let p = write("smi", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c).unwrap_or_else(|e| panic!("{e}"))
+        read_ok("smi", name, body, F, c)
     }
 
     const REAL: &str = "timestamp, power.draw [W], utilization.gpu [%], utilization.memory [%], memory.used [MiB]\n\

@@ -984,11 +984,7 @@ impl SeriesHandler for PowerHandler<'_> {
     }
 
     fn tick(&mut self) -> Result<()> {
-        let done = self.progress.get();
-        if done != self.reported {
-            self.reported = done;
-            (self.on_chunk)(done)?;
-        }
+        self.progress.report(&mut self.reported, self.on_chunk)?;
         Ok(())
     }
 }
@@ -1058,27 +1054,12 @@ impl PowerReader for JsonReader {
 mod tests {
     use super::*;
     use crate::config::Options;
-    use crate::read::{FileIntegration, Limits, Prefer, Quantity, ReadOptions};
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-promjson-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
+    use crate::read::test_util::{integrate, with_chunk, write};
+    use crate::read::{FileIntegration, Limits, Prefer, Quantity};
 
     fn run_with(name: &str, body: &str, c: &ReadConfig) -> Result<FileIntegration> {
-        crate::read::integrate_path(
-            &write(name, body.as_bytes()),
-            Some(Format::PrometheusJson),
-            c,
-            &Options::default(),
-            &mut |_| Ok(()),
-        )
+        let p = write("promjson-test", name, body.as_bytes());
+        integrate(&p, Some(Format::PrometheusJson), c, &Options::default())
     }
 
     fn run(name: &str, body: &str) -> Result<FileIntegration> {
@@ -1112,14 +1093,11 @@ mod tests {
         let want = 15.0 * (245.6 + 251.0) / 2.0 + 15.877 * 251.0;
         assert!((p.energy_j() - want).abs() < 1e-9, "{}", p.energy_j());
         for chunk in [1, 7, 4096] {
-            let c = ReadConfig {
+            let power = ReadConfig {
                 prefer: Some(Prefer::Power),
-                read: ReadOptions {
-                    chunk_bytes: chunk,
-                    ..ReadOptions::default()
-                },
                 ..ReadConfig::default()
             };
+            let c = with_chunk(&power, chunk);
             assert_eq!(
                 run_with("a.json", MATRIX, &c).expect("valid").channels,
                 r.channels

@@ -835,11 +835,7 @@ impl Scanner {
     ) -> Result<()> {
         let mut reported = u64::MAX;
         loop {
-            let done = self.progress.get();
-            if done != reported {
-                reported = done;
-                on_chunk(done)?;
-            }
+            self.progress.report(&mut reported, on_chunk)?;
             let Some(line) = self.lines.next_line()? else {
                 break;
             };
@@ -1160,37 +1156,12 @@ pub(crate) fn missing_label(path: &str, s: &Scanned<'_>, label: &str) -> Error {
 mod tests {
     use super::*;
     use crate::config::Options;
-    use crate::read::{Collector, FileIntegration, ReadOptions};
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-prom-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
-
-    fn cfg(chunk: usize) -> ReadConfig {
-        ReadConfig {
-            read: ReadOptions {
-                chunk_bytes: chunk,
-                ..ReadOptions::default()
-            },
-            ..ReadConfig::default()
-        }
-    }
+    use crate::read::test_util::{cfg, integrate, write};
+    use crate::read::{Collector, FileIntegration};
 
     fn run_with(name: &str, body: &[u8], c: &ReadConfig) -> Result<FileIntegration> {
-        crate::read::integrate_path(
-            &write(name, body),
-            Some(Format::PrometheusText),
-            c,
-            &Options::default(),
-            &mut |_| Ok(()),
-        )
+        let p = write("prom-test", name, body);
+        integrate(&p, Some(Format::PrometheusText), c, &Options::default())
     }
 
     fn run(name: &str, body: &[u8]) -> Result<FileIntegration> {
@@ -1399,8 +1370,9 @@ DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",Hostname=\"b\"} 20\n";
     #[test]
     fn a_scrape_timed_from_outside_reads_its_samples() {
         let one = b"DCGM_FI_DEV_POWER_USAGE{gpu=\"0\"} 35.686000\n";
-        let src = crate::read::source::open_text(&write("s.prom", one), &Default::default())
-            .expect("valid");
+        let src =
+            crate::read::source::open_text(&write("prom-test", "s.prom", one), &Default::default())
+                .expect("valid");
         let mut r = open_scrape(src, &ReadConfig::default(), Some(1_717_000_000_000_000_000))
             .expect("valid");
         let mut c = Collector::default();
@@ -1500,7 +1472,7 @@ DCGM_FI_DEV_POWER_USAGE{gpu=\"0\",Hostname=\"b\"} 20\n";
         let body = format!("# scrape_time 1717000000\n{text}# scrape_time 1717000015\n{later}");
         let mut c = Collector::default();
         let src = crate::read::source::open_text(
-            &write("real2.prom", body.as_bytes()),
+            &write("prom-test", "real2.prom", body.as_bytes()),
             &Default::default(),
         )
         .expect("valid");

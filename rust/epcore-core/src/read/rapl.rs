@@ -50,9 +50,7 @@ use crate::read::format::Format;
 use crate::read::lines::LineReader;
 use crate::read::prometheus_text::{cut_tail, kept_tail};
 use crate::read::source::{Progress, Source};
-use crate::read::{
-    place_error, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink,
-};
+use crate::read::{placer, FileInfo, Layout, OnChunk, PowerReader, Quantity, ReadConfig, RowSink};
 use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError};
 
 /// Joules per counter unit (µJ).
@@ -348,21 +346,13 @@ impl PowerReader for RaplReader {
     }
 
     fn read_rows(&mut self, sink: &mut dyn RowSink, on_chunk: OnChunk<'_>) -> Result<()> {
-        let path = self.info.path.clone();
-        let (tc, vc) = (
-            self.layout.time_column.clone(),
-            self.layout.value_column.clone(),
-        );
         let mut chans: Vec<Chan> = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
-        let place = |e: Error| place_error(e, &path, &tc, &vc);
+        let path = self.info.path.clone();
+        let place = &placer(&path, &self.layout);
         let mut reported = u64::MAX;
         loop {
-            let done = self.progress.get();
-            if done != reported {
-                reported = done;
-                on_chunk(done)?;
-            }
+            self.progress.report(&mut reported, on_chunk)?;
             let Some(l) = self.lines.next_line()? else {
                 break;
             };
@@ -495,30 +485,16 @@ impl PowerReader for RaplReader {
 mod tests {
     use super::*;
     use crate::config::Options;
-    use crate::read::{FileIntegration, ReadOptions};
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-rapl-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
+    use crate::read::test_util::{cfg, integrate, write};
+    use crate::read::FileIntegration;
 
     fn run_opts(name: &str, body: &str, chunk: usize, opts: &Options) -> Result<FileIntegration> {
-        let cfg = ReadConfig {
-            read: ReadOptions {
-                chunk_bytes: chunk,
-                ..ReadOptions::default()
-            },
-            ..ReadConfig::default()
-        };
-        crate::read::integrate_path(&write(name, body.as_bytes()), None, &cfg, opts, &mut |_| {
-            Ok(())
-        })
+        integrate(
+            &write("rapl-test", name, body.as_bytes()),
+            None,
+            &cfg(chunk),
+            opts,
+        )
     }
 
     fn run(name: &str, body: &str, chunk: usize) -> Result<FileIntegration> {
@@ -612,6 +588,7 @@ mod tests {
         let cfg = ReadConfig::default();
         let src = crate::read::source::open_text(
             &write(
+                "rapl-test",
                 "e7.csv",
                 b"task_name,timestamp,rapl_energy,duration\nx,1736870539.36,0.0001,30.5\n",
             ),

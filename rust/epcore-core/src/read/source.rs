@@ -69,6 +69,19 @@ impl Progress {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Calls `on_chunk` only when bytes were consumed since `*last` (start it
+    /// at `u64::MAX` so the first call reports). Readers poll once per line
+    /// or batch, and the callback (a progress bar, a Ctrl-C check across the
+    /// Python boundary) is too costly to run for every line.
+    pub fn report(&self, last: &mut u64, on_chunk: crate::read::OnChunk<'_>) -> Result<()> {
+        let done = self.get();
+        if done != *last {
+            *last = done;
+            on_chunk(done)?;
+        }
+        Ok(())
+    }
 }
 
 /// Counts the file bytes read, for progress and for the ratio cap.

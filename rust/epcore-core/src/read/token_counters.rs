@@ -419,11 +419,7 @@ impl SeriesHandler for TokenHandler<'_> {
     }
 
     fn tick(&mut self) -> Result<()> {
-        let done = self.progress.get();
-        if done != self.reported {
-            self.reported = done;
-            (self.on_chunk)(done)?;
-        }
+        self.progress.report(&mut self.reported, self.on_chunk)?;
         Ok(())
     }
 }
@@ -652,27 +648,11 @@ fn increase(values: &[Point], created: &[Point]) -> CounterTotal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn write(name: &str, body: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-tokens-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
+    use crate::read::test_util::{cfg, write};
 
     fn read(name: &str, body: &str, chunk: usize) -> Result<TokenCounters> {
-        let cfg = ReadConfig {
-            read: crate::read::ReadOptions {
-                chunk_bytes: chunk,
-                ..Default::default()
-            },
-            ..ReadConfig::default()
-        };
-        read_token_counters(&write(name, body.as_bytes()), None, &cfg, &mut |_| Ok(()))
+        let p = write("tokens-test", name, body.as_bytes());
+        read_token_counters(&p, None, &cfg(chunk), &mut |_| Ok(()))
     }
 
     fn scrape(t: &str, p: f64, g: f64, created: &str) -> String {

@@ -23,8 +23,9 @@ use crate::error::{Error, Location, Result};
 use crate::read::civil::Clock;
 use crate::read::fields::trim_field;
 use crate::read::format::Format;
+use crate::read::lines::check_utf8;
 use crate::read::lines::LineReader;
-use crate::read::nvidia_smi::{check_utf8, first_line, Col, LogReader, Schema, ValueCol};
+use crate::read::nvidia_smi::{first_line, Col, LogReader, Schema, ValueCol};
 use crate::read::source::Source;
 use crate::read::{FileInfo, Layout, PowerReader, Prefer, ReadConfig};
 
@@ -216,7 +217,7 @@ pub fn open(src: Source, cfg: &ReadConfig) -> Result<Box<dyn PowerReader>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::nvidia_smi::testing::*;
+    use crate::read::test_util::*;
     use crate::read::Quantity;
 
     const F: Option<Format> = Some(Format::Zeus);
@@ -227,15 +228,11 @@ mod tests {
         body: &str,
         c: &ReadConfig,
     ) -> (crate::read::FileIntegration, crate::read::Collector) {
-        let p = write("zeus", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c).unwrap_or_else(|e| panic!("{e}"))
+        read_ok("zeus", name, body, F, c)
     }
 
     fn err(name: &str, body: &str, c: &ReadConfig) -> Error {
-        let p = write("zeus", name, body.as_bytes());
-        same_at_every_chunk(&p, F, c)
-            .err()
-            .unwrap_or_else(|| panic!("{name} should fail"))
+        read_err("zeus", name, body, F, c)
     }
 
     #[test]

@@ -31,7 +31,6 @@
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::read::lines::LineReader;
 use crate::read::source::Source;
 use crate::read::OnChunk;
 use crate::requests::json::{
@@ -49,23 +48,7 @@ pub(crate) fn read(
     info: &mut RequestInfo,
     on_chunk: OnChunk<'_>,
 ) -> Result<()> {
-    let progress = src.progress();
-    let path = info.path.clone();
-    let mut lines = LineReader::new(
-        src.reader,
-        &path,
-        opts.read.chunk_bytes,
-        opts.read.max_record_bytes,
-    );
-    json::for_each_line(
-        &mut lines,
-        &path,
-        opts.max_json_depth,
-        &progress,
-        on_chunk,
-        info,
-        |t, o| record(t, &o, opts, rows),
-    )
+    json::for_each_line(src, opts, info, on_chunk, |t, o| record(t, &o, opts, rows))
 }
 
 /// A metric's `value` and `unit`.
@@ -262,14 +245,18 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::testutil::tmp;
+    use crate::read::test_util::write;
     use crate::requests::{read_requests, RequestLog};
 
     const OK: &str = r#"{"metadata":{"session_num":45,"x_request_id":"r45","request_start_ns":1759813207532900363,"request_ack_ns":1759813207650730976,"request_end_ns":1759813207838764604,"benchmark_phase":"profiling","was_cancelled":false},"metrics":{"input_sequence_length":{"value":550,"unit":"tokens"},"time_to_first_token":{"value":255.88656799999998,"unit":"ms"},"output_sequence_length":{"value":9,"unit":"tokens"},"inter_chunk_latency":{"value":[4.9,5.3],"unit":"ms"}},"error":null}"#;
     const FAILED: &str = r#"{"metadata":{"session_num":80,"x_request_id":"r80","request_start_ns":1759879161119147826,"request_ack_ns":null,"request_end_ns":1759879161119772754,"benchmark_phase":"profiling","was_cancelled":true,"cancellation_time_ns":1759879161119772754},"metrics":{"error_isl":{"value":550,"unit":"tokens"}},"error":{"code":499,"type":"RequestCancellationError","message":"Request was cancelled after 0.000 seconds"}}"#;
 
     fn read(body: &str, opts: &RequestOptions) -> Result<RequestLog> {
-        let p = tmp(&format!("a{}.jsonl", body.len()), body.as_bytes());
+        let p = write(
+            "requests",
+            &format!("a{}.jsonl", body.len()),
+            body.as_bytes(),
+        );
         read_requests(&p, None, opts, &mut |_| Ok(()))
     }
 

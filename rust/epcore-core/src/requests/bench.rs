@@ -417,11 +417,15 @@ fn seconds_text(ns: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::testutil::tmp;
+    use crate::read::test_util::write;
     use crate::requests::{read_requests, RequestFormat, RequestLog};
 
     fn read_with(body: &str, opts: &RequestOptions) -> Result<RequestLog> {
-        let p = tmp(&format!("b{}.json", body.len()), body.as_bytes());
+        let p = write(
+            "requests",
+            &format!("b{}.json", body.len()),
+            body.as_bytes(),
+        );
         read_requests(&p, None, opts, &mut |_| Ok(()))
     }
 
@@ -531,7 +535,7 @@ mod tests {
         );
         let e = read_with(&RUN[..100], &RequestOptions::default()).expect_err("cut");
         assert_eq!(e.code(), "bad_json");
-        let p = tmp("fmt.json", RUN.as_bytes());
+        let p = write("requests", "fmt.json", RUN.as_bytes());
         let e = read_requests(
             &p,
             Some(RequestFormat::Aiperf),

@@ -22,12 +22,12 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Location, Result};
 use crate::read::fields::is_null_token;
-use crate::read::lines::LineReader;
+use crate::read::lines::check_utf8;
 use crate::read::source::Source;
 use crate::read::OnChunk;
 use crate::requests::table::{check_times, Field, Request, TableBuilder, TokenSource};
 use crate::requests::timefmt::{looks_like_datetime, parse_rfc3339};
-use crate::requests::{RequestInfo, RequestOptions};
+use crate::requests::{line_reader, RequestInfo, RequestOptions};
 use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError};
 
 /// How a time column is written.
@@ -367,20 +367,6 @@ fn parse_row(
     Ok((request, fields.iter().map(|f| f.offset).collect()))
 }
 
-fn check_utf8(bytes: &[u8], path: &str, line: u64, offset: u64) -> Result<()> {
-    std::str::from_utf8(bytes)
-        .map(|_| ())
-        .map_err(|e| Error::UnsupportedEncoding {
-            at: Location {
-                path: Some(path.into()),
-                line: Some(line),
-                byte_offset: Some(offset + e.valid_up_to() as u64),
-                ..Location::default()
-            },
-            reason: "invalid UTF-8".into(),
-        })
-}
-
 pub(crate) fn read(
     src: Source,
     opts: &RequestOptions,
@@ -388,14 +374,8 @@ pub(crate) fn read(
     info: &mut RequestInfo,
     on_chunk: OnChunk<'_>,
 ) -> Result<()> {
-    let progress = src.progress();
     let path = info.path.clone();
-    let mut lines = LineReader::new(
-        src.reader,
-        &path,
-        opts.read.chunk_bytes,
-        opts.read.max_record_bytes,
-    );
+    let (progress, mut lines) = line_reader(src, opts, &path);
     let schema = loop {
         let Some(l) = lines.next_line()? else {
             return Err(Error::EmptyInput {
@@ -425,11 +405,7 @@ pub(crate) fn read(
     };
     let mut reported = u64::MAX;
     loop {
-        let done = progress.get();
-        if done != reported {
-            reported = done;
-            on_chunk(done)?;
-        }
+        progress.report(&mut reported, on_chunk)?;
         let Some(l) = lines.next_line()? else {
             break;
         };
@@ -522,11 +498,11 @@ fn row_error(e: RowError, s: &Schema, path: &str, line: u64, offset: u64) -> Err
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::testutil::tmp;
+    use crate::read::test_util::write;
     use crate::requests::{read_requests, RequestFormat, RequestLog};
 
     fn read(body: &str) -> Result<RequestLog> {
-        let p = tmp(&format!("c{}.csv", body.len()), body.as_bytes());
+        let p = write("requests", &format!("c{}.csv", body.len()), body.as_bytes());
         read_requests(
             &p,
             Some(RequestFormat::Csv),

@@ -9,17 +9,16 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::Read;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Location, Result};
-use crate::read::lines::LineReader;
-use crate::read::source::Progress;
+use crate::read::lines::check_utf8;
+use crate::read::source::Source;
 use crate::read::OnChunk;
 use crate::requests::timefmt::{scaled_integer, NumberError};
-use crate::requests::RequestInfo;
+use crate::requests::{line_reader, RequestInfo, RequestOptions};
 
 /// A piece of JSON text and where it sits in the file.
 #[derive(Clone, Copy)]
@@ -469,22 +468,19 @@ fn parse_record<'a>(t: &Text<'a>, max_depth: usize) -> std::result::Result<Obj<'
 /// it skips, counted in `info.skipped`. A last line without a terminator is kept
 /// when it is a complete object (warning) and dropped when cut short (warning,
 /// `truncated_tail`): the file may still be being written.
-pub(crate) fn for_each_line<R: Read>(
-    lines: &mut LineReader<R>,
-    path: &str,
-    max_depth: usize,
-    progress: &Progress,
-    on_chunk: OnChunk<'_>,
+pub(crate) fn for_each_line(
+    src: Source,
+    opts: &RequestOptions,
     info: &mut RequestInfo,
+    on_chunk: OnChunk<'_>,
     mut f: impl FnMut(&Text<'_>, Obj<'_>) -> Result<Option<String>>,
 ) -> Result<()> {
+    let path = &info.path.clone();
+    let max_depth = opts.max_json_depth;
+    let (progress, mut lines) = line_reader(src, opts, path);
     let mut reported = u64::MAX;
     loop {
-        let done = progress.get();
-        if done != reported {
-            reported = done;
-            on_chunk(done)?;
-        }
+        progress.report(&mut reported, on_chunk)?;
         let Some(line) = lines.next_line()? else {
             break;
         };
@@ -492,15 +488,7 @@ pub(crate) fn for_each_line<R: Read>(
         if line.bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let text = std::str::from_utf8(line.bytes).map_err(|e| Error::UnsupportedEncoding {
-            at: Location {
-                path: Some(path.to_string()),
-                line: Some(line.number),
-                byte_offset: Some(line.offset + e.valid_up_to() as u64),
-                ..Location::default()
-            },
-            reason: "invalid UTF-8".into(),
-        })?;
+        let text = check_utf8(line.bytes, path, line.number, line.offset)?;
         let t = Text {
             path,
             text,

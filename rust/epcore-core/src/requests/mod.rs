@@ -28,10 +28,12 @@ pub mod ollama;
 pub mod table;
 pub mod timefmt;
 
+use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Location, Result};
-use crate::read::source::{open_text, Source};
+use crate::read::lines::LineReader;
+use crate::read::source::{open_text, Progress, Source};
 use crate::read::{Limits, OnChunk, ReadOptions};
 
 pub use table::{Request, RequestTable, TokenSource};
@@ -405,41 +407,31 @@ pub fn read_requests_from(
 }
 
 fn unrecognized(src: &Source) -> Error {
-    let first = src
-        .head
-        .split(|&b| b == b'\n' || b == b'\r')
-        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .unwrap_or_default();
-    let first = String::from_utf8_lossy(&first[..first.len().min(80)]).into_owned();
-    Error::UnrecognizedFormat {
-        at: Location {
-            path: Some(src.path.clone()),
-            line: Some(1),
-            ..Location::default()
-        },
-        reason: format!("not a request log epcore recognises (starts '{first}')"),
-        hint: format!(
+    crate::read::unrecognized_format(
+        src,
+        "a request log",
+        format!(
             "name the format explicitly (one of: {}); a CSV needs request_id,start_time,end_time,input_tokens,output_tokens",
             names()
         ),
-    }
+    )
 }
 
-#[cfg(test)]
-pub(crate) mod testutil {
-    use std::io::Write;
-    use std::path::PathBuf;
-
-    /// A file with `body` in a per-process temp directory.
-    pub fn tmp(name: &str, body: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("epcore-requests-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let p = dir.join(name);
-        std::fs::File::create(&p)
-            .and_then(|mut f| f.write_all(body))
-            .expect("temp file");
-        p
-    }
+/// The request file as lines within the read limits of `opts`, and a handle
+/// on how much of it was read, for progress reports between lines.
+pub(crate) fn line_reader(
+    src: Source,
+    opts: &RequestOptions,
+    path: &str,
+) -> (Progress, LineReader<Box<dyn Read + Send>>) {
+    let progress = src.progress();
+    let lines = LineReader::new(
+        src.reader,
+        path,
+        opts.read.chunk_bytes,
+        opts.read.max_record_bytes,
+    );
+    (progress, lines)
 }
 
 #[cfg(test)]
@@ -466,7 +458,7 @@ mod tests {
 
     #[test]
     fn unknown_content_and_options_are_typed_errors() {
-        let p = testutil::tmp("lat.csv", b"latency_ms\n1.5\n");
+        let p = crate::read::test_util::write("requests", "lat.csv", b"latency_ms\n1.5\n");
         let e = read_requests(&p, None, &RequestOptions::default(), &mut |_| Ok(()))
             .expect_err("not a request log");
         assert_eq!(e.code(), "unrecognized_format");

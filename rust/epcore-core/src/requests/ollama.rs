@@ -24,7 +24,6 @@
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
-use crate::read::lines::LineReader;
 use crate::read::source::Source;
 use crate::read::OnChunk;
 use crate::requests::json::{
@@ -43,23 +42,7 @@ pub(crate) fn read(
     info: &mut RequestInfo,
     on_chunk: OnChunk<'_>,
 ) -> Result<()> {
-    let progress = src.progress();
-    let path = info.path.clone();
-    let mut lines = LineReader::new(
-        src.reader,
-        &path,
-        opts.read.chunk_bytes,
-        opts.read.max_record_bytes,
-    );
-    json::for_each_line(
-        &mut lines,
-        &path,
-        opts.max_json_depth,
-        &progress,
-        on_chunk,
-        info,
-        |t, o| record(t, &o, rows),
-    )
+    json::for_each_line(src, opts, info, on_chunk, |t, o| record(t, &o, rows))
 }
 
 fn datetime(t: &Text<'_>, raw: &RawValue, key: &'static str) -> Result<i64> {
@@ -208,13 +191,17 @@ fn missing(t: &Text<'_>, o: &Obj<'_>, name: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::requests::testutil::tmp;
+    use crate::read::test_util::write;
     use crate::requests::{read_requests, RequestLog, RequestOptions};
 
     const REC: &str = r#"{"done": true, "ended_utc": "2026-09-29T11:19:31.642518+00:00", "eval_count": 84, "http_status": 200, "load_duration_ns": 1021900, "model": "qwen3:4b", "prompt_eval_count": 280, "prompt_eval_duration_ns": 56825000, "request_id": "req-1", "started_utc": "2026-09-29T11:19:30.527891+00:00", "t_first_token_s": 5171.5158168, "t_start_s": 5171.4175998, "ttft_s": 0.09821699999974953}"#;
 
     fn read(body: &str) -> Result<RequestLog> {
-        let p = tmp(&format!("o{}.jsonl", body.len()), body.as_bytes());
+        let p = write(
+            "requests",
+            &format!("o{}.jsonl", body.len()),
+            body.as_bytes(),
+        );
         read_requests(&p, None, &RequestOptions::default(), &mut |_| Ok(()))
     }
 

@@ -1,6 +1,8 @@
 //! Time fields of request logs: RFC 3339 with an offset, and exact decimal
 //! numbers (JSON floats) in a unit, both to integer nanoseconds since the epoch.
 
+use crate::read::civil::{days_from_civil, days_in_month};
+
 /// Why a time field was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeError {
@@ -37,26 +39,6 @@ impl TimeError {
 /// ```
 pub fn looks_like_datetime(s: &[u8]) -> bool {
     s.len() >= 5 && s[..4].iter().all(u8::is_ascii_digit) && s[4] == b'-'
-}
-
-/// Days from 1970-01-01 to the civil date (proleptic Gregorian; H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
 }
 
 fn digits(s: &[u8]) -> Option<i64> {
