@@ -35,6 +35,8 @@ VALUE_COLUMNS: dict[str, tuple[str, float]] = {
 }
 CHANNEL_COLUMNS = ("channel", "device", "gpu_uuid", "gpu")
 BATCH_ROWS = 1 << 18
+#: Row groups larger than this are read in batches rather than whole.
+BIG_ROW_GROUP = 1 << 22
 
 Samples = list[tuple[str, npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.uint64]]]
 
@@ -55,14 +57,16 @@ def _pyarrow() -> Any:
     return pa
 
 
-def _batches(source: Any, path: str) -> tuple[Any, Iterator[Any]]:
-    """The schema and record batches of a Parquet path or an Arrow-speaking object."""
+def _batches(source: Any, path: str) -> tuple[Any, Callable[[list[str]], Iterator[Any]]]:
+    """The schema of a Parquet path or an Arrow-speaking object, and a function
+    giving its record batches restricted to the columns named."""
     pa = _pyarrow()
     if isinstance(source, (str, os.PathLike)):
         import pyarrow.parquet as pq
 
         try:
-            f = pq.ParquetFile(os.fspath(source))
+            # No pre-buffering: it reads ahead whole row groups and holds them.
+            f = pq.ParquetFile(os.fspath(source), pre_buffer=False)
         except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
             if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
                 raise
@@ -70,17 +74,27 @@ def _batches(source: Any, path: str) -> tuple[Any, Iterator[Any]]:
                 f"{path}: not a readable Parquet file: {e}", code="corrupt_input", path=path,
                 reason=str(e), hint="the file is damaged or was cut short; re-copy or re-export it",
             ) from None
-        return f.schema_arrow, f.iter_batches(batch_size=BATCH_ROWS)
+
+        def row_groups(columns: list[str]) -> Iterator[Any]:
+            # A row group at a time (decoded with pyarrow's threads), or in batches when it is
+            # too big to hold: memory stays at about one row group of the columns read.
+            for i in range(f.num_row_groups):
+                if f.metadata.row_group(i).num_rows > BIG_ROW_GROUP:
+                    yield from f.iter_batches(batch_size=BATCH_ROWS, row_groups=[i], columns=columns)
+                else:
+                    yield from f.read_row_group(i, columns=columns).to_batches()
+
+        return f.schema_arrow, row_groups
     if isinstance(source, pa.Table):
-        return source.schema, iter(source.to_batches(max_chunksize=BATCH_ROWS))
+        return source.schema, lambda cols: iter(source.select(cols).to_batches(max_chunksize=BATCH_ROWS))
     if isinstance(source, pa.RecordBatchReader):
-        return source.schema, iter(source)
+        return source.schema, lambda cols: (b.select(cols) for b in source)
     if hasattr(source, "__arrow_c_stream__"):
         reader = pa.RecordBatchReader.from_stream(source)
-        return reader.schema, iter(reader)
+        return reader.schema, lambda cols: (b.select(cols) for b in reader)
     if type(source).__name__ == "DataFrame" and type(source).__module__.startswith("pandas"):
         t = pa.Table.from_pandas(source, preserve_index=False)
-        return t.schema, iter(t.to_batches(max_chunksize=BATCH_ROWS))
+        return t.schema, lambda cols: iter(t.select(cols).to_batches(max_chunksize=BATCH_ROWS))
     raise ConfigError(
         f"cannot read {type(source).__name__} as Arrow data", code="invalid_argument",
         hint="pass a Parquet path, a pyarrow Table/RecordBatchReader, or an object with __arrow_c_stream__",
@@ -113,7 +127,7 @@ def read_arrow(
     shaped like ``_core.integrate_path``."""
     pa = _pyarrow()
     path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"<{type(source).__name__}>"
-    schema, batches = _batches(source, path)
+    schema, open_batches = _batches(source, path)
     names = list(schema.names)
     tcol = _pick(names, time, TIME_COLUMNS, "time", path)
     if tcol is None:
@@ -129,6 +143,7 @@ def read_arrow(
             hint="name them with time= and value=",
         )
     ccol = _pick(names, channel, CHANNEL_COLUMNS, "channel", path)
+    batches = open_batches([c for c in dict.fromkeys([tcol, vcol, ccol]) if c is not None])
     quantity, scale = VALUE_COLUMNS.get(vcol, ("power", 1.0))
     ttype = schema.field(tcol).type
     naive = pa.types.is_timestamp(ttype) and ttype.tz is None
@@ -148,8 +163,18 @@ def read_arrow(
         if ccol is None:
             groups = [("0", None)]
         else:
-            labels = np.asarray(batch.column(ccol).to_pylist(), dtype=object).astype(str)
-            uniq, codes = np.unique(labels, return_inverse=True)
+            # Dictionary-encode rather than build Python strings per row.
+            col = batch.column(ccol)
+            enc = col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
+            names_here = [str(x) for x in enc.dictionary.to_pylist()]
+            if enc.null_count:
+                raise SchemaError(
+                    f"{path}: column {ccol}: a row has no channel", code="schema", path=path, column=ccol,
+                    reason="missing channel", hint="every row needs a device in the channel column",
+                )
+            raw_codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+            uniq_codes, codes = np.unique(raw_codes, return_inverse=True)
+            uniq = np.asarray([names_here[k] for k in uniq_codes], dtype=object)
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
             groups = [(str(uniq[k]), order[bounds[k]:bounds[k + 1]]) for k in _first_seen(codes, len(uniq))]
