@@ -51,9 +51,10 @@ test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctes
 	$(PY) -m pytest -q
 
 .PHONY: bench
-bench: build  ## epcore against numpy (and polars) side by side, with ratios
-	$(PIP) install -q 'polars>=1.0'
+bench: build  ## epcore against numpy, polars, pyarrow and duckdb side by side, with ratios
+	$(PIP) install -q 'polars>=1.0' 'duckdb>=1.0' 'pandas>=2'
 	$(PY) benches/compare.py
+	$(PY) benches/bench_nvidia_smi.py
 
 .PHONY: fuzz
 fuzz:  ## cargo-fuzz every parser for FUZZ_SECONDS each (default 180; not in CI)
