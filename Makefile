@@ -41,9 +41,11 @@ $(VENV)/.built: $(VENV)/.deps $(RUST_SRC)
 build: $(VENV)/.built  ## build the Rust core and install epcore into .venv
 
 .PHONY: demo
-demo: build  ## the seed scenario, then the energy of the bundled sample trace
+demo: build  ## the seed scenario, then bundled samples: a power trace, an nvidia-smi log (gzip), a request log
 	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --currency USD --query-tokens 500
 	$(VENV)/bin/epcore energy tests/data/sample_trace.csv
+	$(VENV)/bin/epcore energy tests/data/sample_nvidia_smi.csv.gz --tz Europe/Berlin
+	$(VENV)/bin/epcore tokens tests/data/sample_requests.csv
 
 .PHONY: test
 test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctests, stubtest)

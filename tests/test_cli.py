@@ -365,3 +365,15 @@ def test_runs_and_token_counters_commands(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["totals"]["m"]["prompt_tokens"] == 1000 and out["totals"]["m"]["generation_tokens"] == 500
+
+
+def test_the_demo_samples_read_as_the_readme_says() -> None:
+    data = Path(__file__).parent / "data"
+    res = runner.invoke(app, ["energy", str(data / "sample_nvidia_smi.csv.gz"), "--tz", "Europe/Berlin", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert len(out["channels"]) == 2 and out["quality"]["compression"] == "gzip"
+    assert out["quality"]["n_nonfinite"] > 0 and not out["quality"]["naive_time"]
+    res = runner.invoke(app, ["tokens", str(data / "sample_requests.csv"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["summary"]["n_requests"] == 12

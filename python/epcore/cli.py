@@ -239,6 +239,13 @@ def _energy_tables(r: IntegrationResult) -> list[Table]:
     detail = ", ".join(f"{kind} {n}" for kind, n in kinds.items() if n)
     quality.add_row("repairs", f"{q.n_repairs} ({detail})" if detail else "0")
     quality.add_row("counter resets / wraps", f"{q.n_resets} / {q.n_wraps}")
+    if q.naive_time or q.tz:
+        quality.add_row("time zone", q.tz if q.tz else "none in the file: read as UTC (--tz to place it)")
+    if q.n_unit_normalized:
+        quality.add_row("unit conversions", fmt_number(q.n_unit_normalized))
+    if q.skipped:
+        quality.add_row("rows skipped", ", ".join(f"{k} {n:,}" for k, n in q.skipped))
+    quality.add_row("power semantics", q.power_semantics)
     quality.add_row("complete", "yes" if q.complete else "no")
     return [totals, channels, quality]
 
