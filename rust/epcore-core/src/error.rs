@@ -186,6 +186,9 @@ pub enum Error {
     CorruptInput { at: Location, reason: String },
     /// Decompressed data passed the size or ratio cap (a decompression bomb?).
     DecompressionLimit { at: Location, reason: String },
+    /// A bug: a reader panicked. Caught at the binding so that no panic crosses
+    /// into Python; reported with what is known of the input.
+    Internal { reason: String },
     /// A local wall-clock time that does not exist, or exists twice, in the given zone.
     AmbiguousLocalTime {
         at: Location,
@@ -243,6 +246,7 @@ impl Error {
             Error::CorruptInput { .. } => "corrupt_input",
             Error::DecompressionLimit { .. } => "decompression_limit",
             Error::AmbiguousLocalTime { .. } => "ambiguous_local_time",
+            Error::Internal { .. } => "internal_error",
             Error::BadJson { .. } => "bad_json",
             Error::InvalidRequestWindow { .. } => "invalid_window",
             Error::DuplicateRequestId { .. } => "duplicate_request_id",
@@ -259,7 +263,8 @@ impl Error {
             | Error::UnrecognizedFormat { .. }
             | Error::CorruptInput { .. }
             | Error::DecompressionLimit { .. }
-            | Error::BadJson { .. } => Family::Parse,
+            | Error::BadJson { .. }
+            | Error::Internal { .. } => Family::Parse,
             Error::Schema { .. } | Error::LengthMismatch { .. } => Family::Schema,
             Error::EmptyInput { .. }
             | Error::InsufficientSamples { .. }
@@ -407,6 +412,7 @@ impl Error {
             | Error::CorruptInput { reason, .. }
             | Error::DecompressionLimit { reason, .. } => reason.clone(),
             Error::AmbiguousLocalTime { tz, reason, .. } => format!("{reason} in time zone {tz}"),
+            Error::Internal { reason } => format!("internal error: {reason}"),
             Error::BadJson { reason, .. } | Error::InvalidRequestWindow { reason, .. } => {
                 reason.clone()
             }
@@ -431,6 +437,9 @@ impl Error {
             }
             Error::DuplicateRequestId { .. } => {
                 "request ids must be unique (an exact repeat of a row is dropped and counted)".into()
+            }
+            Error::Internal { .. } => {
+                "this is a bug in epcore: please report it with the input file".into()
             }
             Error::CorruptInput { .. } => {
                 "the file is damaged or was cut short; re-copy or re-export it".into()

@@ -60,7 +60,17 @@ pub fn detached<T: Send>(
                 Error::Interrupted
             })
         };
-        work(&mut on_chunk)
+        // No panic may cross into Python (PanicException escapes `except Exception`):
+        // a reader bug becomes a typed error instead.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut on_chunk)))
+            .unwrap_or_else(|payload| {
+                let reason = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a reader panicked".into());
+                Err(Error::Internal { reason })
+            })
     });
     match result {
         Ok(v) => Ok(v),
