@@ -191,11 +191,10 @@ def _run(
     progress: Callable[[int], None] | None,
     windows: npt.NDArray[np.int64] | None = None,
 ) -> tuple[list[tuple[str, _core.Partial]], dict[str, Any], Any, Any]:
-    """Dispatch to the Rust readers or the Arrow reader; same result shape either way."""
-    if format is not None and format not in FORMATS and format not in ("dmon", "dcgm", "arrow"):
-        raise ConfigError(
-            f"format = {format!r}: expected one of {', '.join(FORMATS)}", code="invalid_argument", value=format,
-        )
+    """Dispatch to the Rust readers or the Arrow reader; same result shape either way.
+
+    Format names (and their aliases) are checked by the core, in one place.
+    """
     arrow = is_arrow_source(source) or not isinstance(source, (str, os.PathLike))
     if arrow or format == "parquet" or (format is None and _is_parquet(source)):
         channels, info, samples = read_arrow(
@@ -210,6 +209,13 @@ def _run(
         chunk_bytes=chunk_bytes, max_decompressed_bytes=max_decompressed_bytes, max_ratio=max_ratio,
         collect=collect, windows=windows, progress=progress,
     )
+
+
+def _options_used(opts: _core.Options, info: dict[str, Any]) -> _core.Options:
+    """The options the rows were integrated with: the caller's, or their counter
+    form (rule, unit and modulus) when the reader found a cumulative counter."""
+    unit = info.get("counter_unit_j")
+    return opts if unit is None else opts.for_counter(float(unit), info.get("counter_modulus"))
 
 
 def _is_parquet(path: Source) -> bool:
@@ -291,14 +297,13 @@ def read_power(
     kept = {name: ChannelSamples(name, t, v, line) for name, t, v, line in (samples or [])}
     quantity = str(info.get("quantity", "power"))
     unit = info.get("counter_unit_j")
-    used = opts.for_counter(float(unit), info.get("counter_modulus")) if unit is not None else opts
     return PowerTrace(
         result=_result(channels, info),
         samples=kept,
         format=str(info.get("format")),
         quantity=quantity,
         counter_unit_j=None if unit is None else float(unit),
-        options=used,
+        options=_options_used(opts, info),
         info=dict(info),
     )
 
@@ -321,8 +326,7 @@ def integrate_source(
         order = {name: (e, c, g) for name, e, c, g in streamed}
         per_window = [order[ch.name] for ch in base.channels]
     else:
-        quantity = str(info.get("quantity", "power"))
-        used = opts.for_counter(float(info["counter_unit_j"])) if quantity == "counter" else opts
+        used = _options_used(opts, info)
         by_name = {name: (t, v) for name, t, v, _ in (samples or [])}
         per_window = [_core.integrate_windows(*by_name[ch.name], w, used, 0)[1] for ch in base.channels]
     return _with_windows(base, w, per_window, list(base.channels))

@@ -6,7 +6,7 @@
 //! threshold is fixed from the channel's first [`GAP_HEAD_ROWS`] rows, which
 //! the first block always holds.
 
-use std::collections::HashMap;
+use crate::read::sink::ChannelNames;
 
 use crate::config::{Options, Resolved, GAP_HEAD_ROWS};
 use crate::error::{Error, Result};
@@ -131,8 +131,7 @@ impl ChannelStream {
 /// Rows of any number of named channels, integrated as they stream past.
 pub struct StreamIntegrator {
     opts: Options,
-    index: HashMap<Vec<u8>, usize>,
-    names: Vec<String>,
+    names: ChannelNames,
     channels: Vec<ChannelStream>,
 }
 
@@ -141,21 +140,17 @@ impl StreamIntegrator {
         opts.validate()?;
         Ok(StreamIntegrator {
             opts,
-            index: HashMap::new(),
-            names: Vec::new(),
+            names: ChannelNames::default(),
             channels: Vec::new(),
         })
     }
 
     /// The channel id for a name, registering it on first sight (in order of appearance).
     pub fn channel_id(&mut self, name: &[u8]) -> usize {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        let (id, new) = self.names.id(name);
+        if new {
+            self.channels.push(ChannelStream::new(self.opts));
         }
-        let id = self.channels.len();
-        self.index.insert(name.to_vec(), id);
-        self.names.push(String::from_utf8_lossy(name).into_owned());
-        self.channels.push(ChannelStream::new(self.opts));
         id
     }
 
@@ -207,6 +202,7 @@ impl StreamIntegrator {
     /// The partial of every channel, in order of first appearance.
     pub fn finish(self) -> Result<Vec<(String, Partial)>> {
         self.names
+            .into_names()
             .into_iter()
             .zip(self.channels)
             .map(|(n, c)| Ok((n, c.finish()?)))

@@ -8,12 +8,11 @@
 //! have the same meaning as everywhere else, and the result does not depend
 //! on how the stream was chunked.
 
-use std::collections::HashMap;
-
 use crate::config::{Options, Rule, GAP_HEAD_ROWS};
 use crate::edges::sorted_edges;
 use crate::error::{Error, Result};
 use crate::partial::{Partial, Sample};
+use crate::read::sink::ChannelNames;
 use crate::read::RowSink;
 use crate::sum::CompensatedSum;
 use crate::sweep::edge_part;
@@ -156,8 +155,7 @@ pub struct WindowStream {
     opts: Options,
     edges: Vec<(i64, u32)>,
     n_windows: usize,
-    index: HashMap<Vec<u8>, usize>,
-    names: Vec<String>,
+    names: ChannelNames,
     channels: Vec<ChannelWindows>,
 }
 
@@ -179,8 +177,7 @@ impl WindowStream {
             opts,
             edges: sorted_edges(windows),
             n_windows: windows.len(),
-            index: HashMap::new(),
-            names: Vec::new(),
+            names: ChannelNames::default(),
             channels: Vec::new(),
         })
     }
@@ -189,6 +186,7 @@ impl WindowStream {
     pub fn finish(self) -> Result<Vec<(String, WindowEnergies)>> {
         let (edges, n) = (self.edges, self.n_windows);
         self.names
+            .into_names()
             .into_iter()
             .zip(self.channels)
             .map(|(name, c)| Ok((name, c.finish(&edges, n)?)))
@@ -198,14 +196,11 @@ impl WindowStream {
 
 impl RowSink for WindowStream {
     fn channel_id(&mut self, name: &[u8]) -> usize {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        let (id, new) = self.names.id(name);
+        if new {
+            self.channels
+                .push(ChannelWindows::new(self.opts, self.edges.len()));
         }
-        let id = self.channels.len();
-        self.index.insert(name.to_vec(), id);
-        self.names.push(String::from_utf8_lossy(name).into_owned());
-        self.channels
-            .push(ChannelWindows::new(self.opts, self.edges.len()));
         id
     }
 

@@ -54,6 +54,32 @@ impl RowSink for StreamIntegrator {
     }
 }
 
+/// Channel names in order of first appearance, and the id of each: the one
+/// registry every sink keeps, so that ids agree between sinks fed the same rows.
+#[derive(Debug, Default, Clone)]
+pub struct ChannelNames {
+    index: HashMap<Vec<u8>, usize>,
+    names: Vec<String>,
+}
+
+impl ChannelNames {
+    /// The id of `name`, and whether it was seen for the first time.
+    pub fn id(&mut self, name: &[u8]) -> (usize, bool) {
+        if let Some(&id) = self.index.get(name) {
+            return (id, false);
+        }
+        let id = self.names.len();
+        self.index.insert(name.to_vec(), id);
+        self.names.push(String::from_utf8_lossy(name).into_owned());
+        (id, true)
+    }
+
+    /// The names, by id.
+    pub fn into_names(self) -> Vec<String> {
+        self.names
+    }
+}
+
 /// The samples of one channel, as read (missing readings included as NaN).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Samples {
@@ -66,21 +92,19 @@ pub struct Samples {
 /// Keeps every row, by channel.
 #[derive(Debug, Default)]
 pub struct Collector {
-    index: HashMap<Vec<u8>, usize>,
+    names: ChannelNames,
     pub channels: Vec<Samples>,
 }
 
 impl RowSink for Collector {
     fn channel_id(&mut self, name: &[u8]) -> usize {
-        if let Some(&id) = self.index.get(name) {
-            return id;
+        let (id, new) = self.names.id(name);
+        if new {
+            self.channels.push(Samples {
+                name: String::from_utf8_lossy(name).into_owned(),
+                ..Samples::default()
+            });
         }
-        let id = self.channels.len();
-        self.index.insert(name.to_vec(), id);
-        self.channels.push(Samples {
-            name: String::from_utf8_lossy(name).into_owned(),
-            ..Samples::default()
-        });
         id
     }
     fn push(&mut self, id: usize, t_ns: i64, value: f64, line: u64) -> Result<()> {
