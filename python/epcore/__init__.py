@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from ._core import Options, Partial, __version__
+from .attribution import Attribution, RegressionEstimate, RequestEnergies, SteadyStateWindow, attribute
 from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import ConfigError, EpcoreError, ParseError, SchemaError, TraceError, UnitError
 from .files import integrate_file
@@ -20,6 +21,7 @@ from .token_counters import ModelTokenTotals, TokenCounters, read_token_counters
 from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
 __all__ = [
+    "Attribution",
     "COUNTER_UNITS_J",
     "ChannelEnergy",
     "ChannelSamples",
@@ -33,16 +35,20 @@ __all__ = [
     "Partial",
     "PowerTrace",
     "QualityReport",
+    "RegressionEstimate",
+    "RequestEnergies",
     "RunSummaries",
     "RunSummary",
     "Requests",
     "SchemaError",
     "SteadyState",
     "SteadyStateFigures",
+    "SteadyStateWindow",
     "TokenCounters",
     "TraceError",
     "UnitError",
     "__version__",
+    "attribute",
     "integrate",
     "integrate_file",
     "merge",

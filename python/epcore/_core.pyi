@@ -9,6 +9,7 @@ import numpy.typing as npt
 __version__: str
 __all__ = [
     "__version__",
+    "attribute",
     "Options",
     "Partial",
     "integrate_channel",
@@ -151,3 +152,25 @@ def read_token_counters(
     max_ratio: float = 250.0,
     progress: Callable[[int], object] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[str, str, str]], list[dict[str, Any]], dict[str, Any]]: ...
+def attribute(
+    channels: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], Options]],
+    start_ns: npt.NDArray[np.int64],
+    first_token_ns: npt.NDArray[np.int64],
+    has_first_token: npt.NDArray[np.bool_],
+    end_ns: npt.NDArray[np.int64],
+    input_tokens: npt.NDArray[np.int64],
+    output_tokens: npt.NDArray[np.int64],
+    *,
+    request_channels: list[list[int]] | None = None,
+    weight: str = "tokens",
+    prefill_weight: float = 1.0,
+    idle: str = "auto",
+    idle_w: list[float] | None = None,
+    span: tuple[int, int] | None = None,
+    steady_state: bool = False,
+    batch_size: int | None = None,
+    offset_ns: int = 0,
+    regression: bool = True,
+    regression_bin_ns: int | None = None,
+    threads: int = 0,
+) -> dict[str, Any]: ...

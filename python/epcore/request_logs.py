@@ -222,6 +222,76 @@ class Requests:
             quality=quality,
         )
 
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        start_ns: npt.ArrayLike,
+        end_ns: npt.ArrayLike,
+        input_tokens: npt.ArrayLike,
+        output_tokens: npt.ArrayLike,
+        first_token_ns: Any = None,
+        request_id: Any = None,
+        model: Any = None,
+        ok: Any = None,
+        token_source: TokenSource = "unknown",
+        source: str = "<arrays>",
+    ) -> Requests:
+        """A requests table from columns in memory: times int64 ns (or
+        datetime64); ``first_token_ns`` None, or a sequence with None (or a
+        masked array) where a request has no first token; ``request_id``
+        defaults to ``"0"``, ``"1"``, ….
+
+        >>> import epcore
+        >>> r = epcore.Requests.from_arrays(start_ns=[0, 5], end_ns=[10, 20], first_token_ns=[2, None],
+        ...                                 input_tokens=[100, 50], output_tokens=[9, 4])
+        >>> len(r), r.has_first_token.tolist(), r.request_id.tolist()
+        (2, [True, False], ['0', '1'])
+        """
+        start = _times(start_ns, "start_ns")
+        n = start.size
+        end = _times(end_ns, "end_ns")
+        cols: dict[str, Any] = {"start_ns": start, "end_ns": end}
+        for name, v in (("input_tokens", input_tokens), ("output_tokens", output_tokens)):
+            a = np.asarray(v)
+            if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+                raise ConfigError(f"{name} must be a 1-d sequence of integers, got {a.dtype}",
+                                  code="invalid_argument", value=str(a.dtype))
+            if a.size and int(a.min()) < 0:
+                i = int(np.argmin(a))
+                raise ConfigError(f"{name}[{i}] = {int(a[i])}: token counts are integers >= 0",
+                                  code="invalid_argument", value=str(int(a[i])))
+            cols[name] = a.astype(np.int64)
+        if first_token_ns is None:
+            first = np.zeros(n, dtype=np.int64)
+            has = np.zeros(n, dtype=bool)
+        elif isinstance(first_token_ns, np.ma.MaskedArray):
+            has = ~np.ma.getmaskarray(first_token_ns)
+            first = _times(np.asarray(first_token_ns.filled(0)), "first_token_ns")
+        else:
+            items = list(first_token_ns)
+            has = np.array([x is not None for x in items], dtype=bool)
+            first = _times(np.array([0 if x is None else x for x in items]), "first_token_ns")
+        ids = [str(i) for i in range(n)] if request_id is None else [str(x) for x in request_id]
+        models = [None] * n if model is None else [None if m is None else str(m) for m in model]
+        oks = np.ones(n, dtype=bool) if ok is None else np.asarray(ok, dtype=bool)
+        lengths = {"end_ns": len(end), "first_token_ns": len(first), "has_first_token": len(has),
+                   "request_id": len(ids), "model": len(models), "ok": len(oks),
+                   "input_tokens": len(cols["input_tokens"]), "output_tokens": len(cols["output_tokens"])}
+        for name, length in lengths.items():
+            if length != n:
+                raise ConfigError(f"{name} has {length} rows, start_ns has {n}", code="length_mismatch",
+                                  value=str(length))
+        if token_source not in TOKEN_SOURCES:
+            raise ConfigError(f"token_source = {token_source!r}: expected one of {TOKEN_SOURCES}",
+                              code="invalid_argument", value=str(token_source))
+        cols.update(first_token_ns=first, has_first_token=has, request_id=ids, model=models, ok=oks,
+                    token_source=[token_source] * n, line=np.zeros(n, dtype=np.uint64))
+        info = {"path": source, "format": "arrays", "n_records": n, "n_lines": 0, "timing": "arrays",
+                "n_duplicate_identical": 0, "skipped": [], "had_bom": False, "compression": None,
+                "unterminated_final_line": False, "truncated_tail": False, "warnings": []}
+        return cls._from_core(cols, info)
+
     def __len__(self) -> int:
         return int(self.start_ns.size)
 
@@ -412,6 +482,16 @@ def _csv_cell(s: str) -> str:
     if s == "" or s != s.strip(" \t") or any(ch in s for ch in ',"\r\n'):
         return '"' + s.replace('"', '""') + '"'
     return s
+
+
+def _times(v: Any, what: str) -> npt.NDArray[np.int64]:
+    a = np.asarray(v)
+    if a.dtype.kind == "M":
+        a = a.astype("datetime64[ns]").astype(np.int64)
+    if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+        raise ConfigError(f"{what} must be a 1-d sequence of integer ns since the epoch (or datetime64), got "
+                          f"{a.dtype} with shape {a.shape}", code="invalid_argument", value=str(a.dtype))
+    return np.ascontiguousarray(a, dtype=np.int64)
 
 
 def _anchor(anchor_ns: Any) -> int | None:

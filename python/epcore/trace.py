@@ -18,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._arrays import windows_ns
+from ._arrays import check_len, timestamps_ns, values_f64, windows_ns
 from .arrow_source import is_arrow_source, read_arrow
 from .exceptions import ConfigError, TraceError
-from .integration import _with_windows, options
+from .integration import COUNTER_UNITS_J, _with_windows, options
 from .results import ChannelEnergy, IntegrationResult
 
 __all__ = ["ChannelSamples", "PowerTrace", "read_power", "FORMATS"]
@@ -131,6 +131,54 @@ class PowerTrace:
             _, arrays = _core.integrate_windows(s.t_ns, s.values, w, self.options, 0)
             per_window.append(arrays)
         return _with_windows(self.result, w, per_window, list(self.result.channels))
+
+    @classmethod
+    def from_samples(
+        cls,
+        channels: dict[str, tuple[npt.ArrayLike, npt.ArrayLike]],
+        *,
+        rule: str = "trapezoid",
+        max_gap_s: float | None = None,
+        strict: bool = False,
+        negative_tolerance_w: float = 1.0,
+        max_power_w: float = 100_000.0,
+        counter_unit: str = "J",
+        counter_modulus: float | None = None,
+        power_semantics: str = "unknown",
+        source: str = "<samples>",
+    ) -> PowerTrace:
+        """A trace from in-memory samples: ``{name: (t_ns, values)}``, values in W
+        (or cumulative ``counter_unit`` with ``rule="counter"``); times int64 ns
+        (or datetime64, or float seconds).
+
+        >>> import epcore
+        >>> tr = epcore.PowerTrace.from_samples({"gpu0": ([0, 10**9, 2 * 10**9], [100.0, 300.0, 300.0])})
+        >>> tr.energy_j, tr.channels
+        (500.0, ('gpu0',))
+        """
+        if not channels:
+            raise ConfigError("from_samples needs at least one channel", code="invalid_argument", value="{}")
+        opts = options(rule=rule, max_gap_s=max_gap_s, strict=strict, negative_tolerance_w=negative_tolerance_w,
+                       max_power_w=max_power_w, counter_unit=counter_unit, counter_modulus=counter_modulus)
+        kept: dict[str, ChannelSamples] = {}
+        results = []
+        for name, (t, v) in channels.items():
+            t_ns = timestamps_ns(t, f"{name}: t_ns")
+            values = values_f64(v, f"{name}: values")
+            check_len(values, t_ns.size, f"{name}: values")
+            part = _core.integrate_channel(t_ns, values, opts, 0)
+            kept[str(name)] = ChannelSamples(str(name), t_ns, values, np.arange(t_ns.size, dtype=np.uint64))
+            results.append(ChannelEnergy.from_partial(str(name), part, power_semantics))
+        counter = rule == "counter"
+        return cls(
+            result=IntegrationResult.from_channels(results, source=source),
+            samples=kept,
+            format="samples",
+            quantity="energy" if counter else "power",
+            counter_unit_j=float(COUNTER_UNITS_J[counter_unit]) if counter else None,
+            options=opts,
+            info={"path": source, "format": "samples", "power_semantics": power_semantics},
+        )
 
     def to_arrow(self) -> Any:
         """A long pyarrow table: ``ts_ns`` (timestamp[ns, UTC]), ``channel``, ``power_w`` or ``energy_j``, ``line``."""

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::read::civil::show_local;
+
 /// Where in an input a problem sits. Lines are 1-based and absolute in the file;
 /// `index` is the 0-based row/sample index for in-memory arrays.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -217,6 +219,11 @@ pub enum Error {
         value: String,
         first_line: u64,
     },
+    /// No request overlaps the power trace: two clocks without a common base.
+    ClockMismatch {
+        requests_ns: (i64, i64),
+        trace_ns: (i64, i64),
+    },
 }
 
 impl Error {
@@ -250,6 +257,7 @@ impl Error {
             Error::BadJson { .. } => "bad_json",
             Error::InvalidRequestWindow { .. } => "invalid_window",
             Error::DuplicateRequestId { .. } => "duplicate_request_id",
+            Error::ClockMismatch { .. } => "clock_mismatch",
         }
     }
 
@@ -278,7 +286,8 @@ impl Error {
             | Error::InvalidWindow { .. }
             | Error::AmbiguousLocalTime { .. }
             | Error::InvalidRequestWindow { .. }
-            | Error::DuplicateRequestId { .. } => Family::Trace,
+            | Error::DuplicateRequestId { .. }
+            | Error::ClockMismatch { .. } => Family::Trace,
             Error::InvalidArgument { .. } | Error::Interrupted => Family::Config,
             Error::Io { .. } => Family::Io,
         }
@@ -420,6 +429,14 @@ impl Error {
                 "request id '{}' appears again (first on line {first_line}) with other values",
                 escape_value(value)
             ),
+            Error::ClockMismatch { requests_ns, trace_ns } => format!(
+                "no request overlaps the power trace: the requests run from {} to {} UTC, the trace \
+                 from {} to {} UTC; their clocks have no common base",
+                show_local(requests_ns.0),
+                show_local(requests_ns.1),
+                show_local(trace_ns.0),
+                show_local(trace_ns.1)
+            ),
         }
     }
 
@@ -473,6 +490,12 @@ impl Error {
                 "timestamps must be nanoseconds, or seconds as floats, since 1970".into()
             }
             Error::InvalidWindow { .. } => "pass windows as (start, end) with start <= end".into(),
+            Error::ClockMismatch { requests_ns, trace_ns } => format!(
+                "shift the requests onto the trace's clock with offset_ns (CLI --offset-s): \
+                 {} ns would align the first request with the trace's start; a trace logged in \
+                 local time without a zone needs tz='<IANA zone>'",
+                trace_ns.0.saturating_sub(requests_ns.0)
+            ),
             _ => return None,
         };
         if h.is_empty() {

@@ -10,6 +10,7 @@
 //! - [`error`]: the one error type.
 #![forbid(unsafe_code)]
 
+pub mod attribute;
 pub mod config;
 pub mod economics;
 pub mod edges;

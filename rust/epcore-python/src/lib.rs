@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod attribute;
 mod economics;
 mod errors;
 mod files;
@@ -24,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(files::integrate_path, m)?)?;
     m.add_function(wrap_pyfunction!(files::sniff_format, m)?)?;
     m.add_class::<files::PyStreamIntegrator>()?;
+    attribute::register(m)?;
     economics::register(m)?;
     requests::register(m)?;
     token_counters::register(m)?;
