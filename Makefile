@@ -41,11 +41,12 @@ $(VENV)/.built: $(VENV)/.deps $(RUST_SRC)
 build: $(VENV)/.built  ## build the Rust core and install epcore into .venv
 
 .PHONY: demo
-demo: build  ## the seed scenario, then bundled samples: a power trace, an nvidia-smi log (gzip), a request log
+demo: build  ## the seed scenario, then bundled samples: a power trace, an nvidia-smi log (gzip), a request log, energy per request
 	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --currency USD --query-tokens 500
 	$(VENV)/bin/epcore energy tests/data/sample_trace.csv
 	$(VENV)/bin/epcore energy tests/data/sample_nvidia_smi.csv.gz --tz Europe/Berlin
 	$(VENV)/bin/epcore tokens tests/data/sample_requests.csv
+	$(VENV)/bin/epcore attribute --power tests/data/sample_attribution_power.csv --requests tests/data/sample_attribution_requests.csv
 
 .PHONY: test
 test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctests, stubtest)
@@ -57,6 +58,7 @@ bench: build  ## epcore against numpy, polars, pyarrow and duckdb side by side, 
 	$(PIP) install -q 'polars>=1.0' 'duckdb>=1.0' 'pandas>=2'
 	$(PY) benches/compare.py
 	$(PY) benches/bench_nvidia_smi.py
+	$(PY) benches/bench_attribute.py
 
 .PHONY: fuzz
 fuzz:  ## cargo-fuzz every parser for FUZZ_SECONDS each (default 180; not in CI)

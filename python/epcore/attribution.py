@@ -41,7 +41,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +60,8 @@ Weight = Literal["tokens", "equal", "phase"]
 COLUMNS = (
     "request_id", "model", "start_ns", "first_token_ns", "end_ns", "input_tokens", "output_tokens", "coverage",
     "energy_j", "dynamic_energy_j", "prefill_energy_j", "decode_energy_j", "joules_per_output_token",
-    "joules_per_input_token", "decode_joules_per_token", "joules_per_token", "mean_power_w", "reason",
+    "joules_per_input_token", "decode_joules_per_token", "joules_per_token", "mean_power_w", "counted_input_tokens",
+    "counted_output_tokens", "counted_decode_tokens", "reason",
 )
 _OPTIONAL = (
     "energy_j", "dynamic_energy_j", "prefill_energy_j", "decode_energy_j", "joules_per_output_token",
@@ -76,6 +77,7 @@ _TOTALS = (
     "prefill_energy_j", "decode_energy_j", "unsplit_energy_j", "joules_per_output_token",
     "joules_per_input_token", "decode_joules_per_token", "joules_per_token", "dynamic_joules_per_output_token",
     "n_requests", "n_attributed", "n_outside", "n_partial", "input_tokens", "output_tokens", "decode_tokens",
+    "counted_input_tokens", "counted_output_tokens", "counted_prefill_tokens", "counted_decode_tokens",
 )
 
 
@@ -152,15 +154,22 @@ class RequestEnergies:
 
         return pl.from_arrow(self.to_arrow())
 
-    def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write the table as CSV: times in integer ns, empty cells where missing."""
+    def to_csv(self, path_or_file: str | os.PathLike[str] | IO[str]) -> None:
+        """Write the table as CSV (a path, or an open text file such as ``sys.stdout``):
+        times in integer ns, floats in shortest round-trip form, empty cells where missing."""
+        if isinstance(path_or_file, (str, os.PathLike)):
+            with open(path_or_file, "w", encoding="utf-8", newline="") as f:
+                self._write_csv(f)
+        else:
+            self._write_csv(path_or_file)
+
+    def _write_csv(self, f: IO[str]) -> None:
         cols = self.to_dict()
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(COLUMNS)
-            for i in range(len(self)):
-                w.writerow(["" if cols[c][i] is None else repr(cols[c][i]) if isinstance(cols[c][i], float)
-                            else cols[c][i] for c in COLUMNS])
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for i in range(len(self)):
+            w.writerow(["" if cols[c][i] is None else repr(cols[c][i]) if isinstance(cols[c][i], float)
+                        else cols[c][i] for c in COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -218,8 +227,14 @@ class Attribution:
     """What :func:`attribute` measured. Totals are attributes; per-request figures are in :attr:`requests`.
 
     Aggregate J/token are ratios of sums (Σ J ÷ Σ tokens over the requests that
-    got an energy), never means of per-request ratios. ``decode_tokens`` (Σ
-    ``N − 1``) is the divisor of ``decode_joules_per_token``.
+    got an energy), never means of per-request ratios. They divide by the
+    ``counted_*_tokens``: the requests' own counts (``input_tokens``,
+    ``output_tokens``, ``decode_tokens`` = Σ ``N − 1``), or, with a span or the
+    steady state, the tokens processed inside it (each phase's tokens prorated
+    over its time inside, the first token counted where it falls), so energy
+    and tokens cover the same stretch. ``joules_per_input_token`` and
+    ``decode_joules_per_token`` divide by ``counted_prefill_tokens`` and
+    ``counted_decode_tokens``: those of requests with a first token.
     """
 
     total_energy_j: float
@@ -242,10 +257,16 @@ class Attribution:
     input_tokens: int
     output_tokens: int
     decode_tokens: int
+    counted_input_tokens: float
+    counted_output_tokens: float
+    counted_prefill_tokens: float
+    counted_decode_tokens: float
     requests: RequestEnergies
     idle_w: dict[str, float]
     idle_source: dict[str, str]
     span_ns: tuple[int, int]
+    #: "whole" (the trace), "span" (asked) or "steady_state".
+    span_kind: str
     steady_state: SteadyStateWindow | None
     regression: RegressionEstimate | None
     regression_reason: str | None
@@ -280,6 +301,7 @@ class Attribution:
             prefill_weight=self.prefill_weight,
             offset_ns=self.offset_ns,
             span_ns=list(self.span_ns),
+            span_kind=self.span_kind,
             channels=list(self.channels),
             steady_state=None if self.steady_state is None else self.steady_state.to_dict(),
             idle_w=dict(self.idle_w),
@@ -367,6 +389,12 @@ def _warnings(trace: PowerTrace, reqs: Requests) -> list[str]:
                 f"{short} request(s) last under 5 s, but the power readings are 1 s averages: their energies "
                 "are smeared across neighbours (totals and long windows are unaffected)"
             )
+    chunks = dict(reqs.quality.token_sources).get("stream_chunks", 0)
+    if chunks:
+        out.append(
+            f"{chunks} request(s) count output tokens from streamed chunks, not the server's usage: chunks can "
+            "hold several tokens, so J/output token may be overstated (FORMATS.md §11)"
+        )
     return out
 
 
@@ -465,6 +493,9 @@ def attribute(
         "input_tokens": rq.input_tokens,
         "output_tokens": rq.output_tokens,
         "coverage": rc["coverage"],
+        "counted_input_tokens": rc["counted_input_tokens"],
+        "counted_output_tokens": rc["counted_output_tokens"],
+        "counted_decode_tokens": rc["counted_decode_tokens"],
         "reason": np.array(rc["reason"], dtype=object),
     }
     for c in _OPTIONAL:
@@ -479,6 +510,7 @@ def attribute(
         idle_w=dict(zip(names, out["idle_w"])),
         idle_source=dict(zip(names, out["idle_source"])),
         span_ns=tuple(out["span_ns"]),
+        span_kind="steady_state" if steady_state else "whole" if span is None else "span",
         steady_state=None if steady is None else SteadyStateWindow(**steady),
         regression=None if reg is None else RegressionEstimate(**reg, bin_s=float(bin_s or 0.0)),
         regression_reason=out["regression_reason"],

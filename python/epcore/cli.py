@@ -1,4 +1,4 @@
-"""The ``epcore`` command line: ``calc``, ``energy``, ``tokens`` and ``runs``.
+"""The ``epcore`` command line: ``calc``, ``energy``, ``tokens``, ``runs`` and ``attribute``.
 
 Human tables by default, ``--json`` for scripts. Exit codes: 0 ok, 1 bad
 input (one ``error: ...`` line on stderr, never a traceback), 2 usage.
@@ -500,6 +500,9 @@ def _root(
     ] = False,
 ) -> None:
     """What each LLM token really costs in joules, money and carbon."""
+
+
+from . import cli_attribute  # noqa: E402, F401  (registers ``attribute`` on app; imports names defined above)
 
 
 def cli(*args: str) -> int:

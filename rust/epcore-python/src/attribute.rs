@@ -162,6 +162,10 @@ fn to_dict(py: Python<'_>, a: Attribution) -> PyResult<Bound<'_, PyDict>> {
         ("prefill_energy_j", t.prefill_energy_j),
         ("decode_energy_j", t.decode_energy_j),
         ("unsplit_energy_j", t.unsplit_energy_j),
+        ("counted_input_tokens", t.counted_input_tokens),
+        ("counted_output_tokens", t.counted_output_tokens),
+        ("counted_prefill_tokens", t.counted_prefill_tokens),
+        ("counted_decode_tokens", t.counted_decode_tokens),
     ] {
         totals.set_item(k, v)?;
     }
@@ -252,13 +256,18 @@ type Getter = fn(&RequestEnergy) -> Option<f64>;
 
 fn columns<'py>(py: Python<'py>, rows: &[RequestEnergy]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item(
-        "coverage",
-        rows.iter()
-            .map(|r| r.coverage)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
+    let always: [(&str, fn(&RequestEnergy) -> f64); 4] = [
+        ("coverage", |r| r.coverage),
+        ("counted_input_tokens", |r| r.counted_input_tokens),
+        ("counted_output_tokens", |r| r.counted_output_tokens),
+        ("counted_decode_tokens", |r| r.counted_decode_tokens),
+    ];
+    for (name, get) in always {
+        d.set_item(
+            name,
+            rows.iter().map(get).collect::<Vec<_>>().into_pyarray(py),
+        )?;
+    }
     let optional: [(&str, Getter); 9] = [
         ("energy_j", |r| r.energy_j),
         ("dynamic_energy_j", |r| r.dynamic_energy_j),

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::events::{request_times, PhaseSpan};
+use super::events::PhaseSpan;
 use super::idle::{estimate, IdleMap, IdleSource};
 use super::segments::Measured;
 use super::split::{activity, split, Segments, Shares};
@@ -91,7 +91,6 @@ impl Classes {
         x: &[i64],
         measured: &Measured,
         opts: &AttributeOptions,
-        bounds: (i64, i64),
         clip: (i64, i64),
     ) -> Attributed {
         let n_ch = chans.len();
@@ -107,22 +106,22 @@ impl Classes {
                 .filter(|p| mine(p.req as usize))
                 .copied()
                 .collect();
-            let touches: Vec<i64> = request_times(reqs)
-                .filter(|&(t, r)| mine(r) && t >= clip.0 && t <= clip.1)
-                .map(|(t, _)| t)
-                .collect();
-            let act = activity(x, &class_phases, &touches);
+            let act = activity(x, &class_phases);
+            let idle_map = (opts.idle == IdlePower::Auto).then(|| {
+                IdleMap::new(
+                    (0..reqs.start_ns.len())
+                        .filter(|&r| mine(r))
+                        .map(|r| (reqs.start_ns[r], reqs.end_ns[r]))
+                        .collect(),
+                )
+            });
             for &c in members {
-                let (w, src) = match &opts.idle {
-                    IdlePower::Off => (0.0, IdleSource::Off),
-                    IdlePower::Given(w) => (w[c], IdleSource::Given),
-                    IdlePower::Auto => estimate(
-                        &measured.resolved[c],
-                        chans[c].t_ns,
-                        chans[c].values,
-                        bounds,
-                        &IdleMap::new(x, &act),
-                    ),
+                let (w, src) = match (&opts.idle, &idle_map) {
+                    (IdlePower::Given(w), _) => (w[c], IdleSource::Given),
+                    (IdlePower::Auto, Some(map)) => {
+                        estimate(&measured.resolved[c], chans[c].t_ns, chans[c].values, map)
+                    }
+                    _ => (0.0, IdleSource::Off),
                 };
                 out.idle_w[c] = w;
                 out.idle_source[c] = src;

@@ -152,23 +152,14 @@ pub(crate) fn phases(
     out
 }
 
-/// Sorted, distinct event times: every phase edge, every request's own times
-/// (clamped to `clip`, so zero-length requests are events too) and `bounds`.
-pub(crate) fn event_times(
-    phases: &[PhaseSpan],
-    reqs: &RequestSet,
-    bounds: (i64, i64),
-    clip: (i64, i64),
-) -> Vec<i64> {
-    let mut x = Vec::with_capacity(2 * phases.len() + 3 * reqs.start_ns.len() + 2);
+/// Sorted, distinct event times: every phase edge and the two ends of `bounds`.
+pub(crate) fn event_times(phases: &[PhaseSpan], bounds: (i64, i64)) -> Vec<i64> {
+    let mut x = Vec::with_capacity(2 * phases.len() + 2);
     x.push(bounds.0);
     x.push(bounds.1);
     for p in phases {
         x.push(p.start_ns);
         x.push(p.end_ns);
-    }
-    for (t, _) in request_times(reqs) {
-        x.push(t.clamp(clip.0, clip.1));
     }
     x.sort_unstable();
     x.dedup();

@@ -5,7 +5,6 @@
 //! least [`MIN_IDLE_SAMPLES`] readings. A run with no idle time falls back to
 //! the 5th percentile of all its readings, and the result says which was used.
 
-use super::split::Activity;
 use crate::config::{Resolved, Rule};
 
 /// Fewer idle readings than this are not trusted for a median.
@@ -38,81 +37,49 @@ impl IdleSource {
     }
 }
 
-/// Whether closed time ranges meet any request window, from a class's sweep.
-pub(crate) struct IdleMap<'a> {
-    x: &'a [i64],
-    /// Segments with an active phase, as a prefix count.
-    active: Vec<u32>,
-    /// Event times that are a request's own time, as a prefix count.
-    touched: Vec<u32>,
+/// The union of a channel's request windows (closed, zero-length ones
+/// included), as disjoint sorted intervals: idle time is everything outside.
+/// Built from the requests' own windows, not the span, so idle power is a
+/// property of the device over the whole trace even when a span is asked.
+pub(crate) struct IdleMap {
+    busy: Vec<(i64, i64)>,
 }
 
-impl<'a> IdleMap<'a> {
-    pub fn new(x: &'a [i64], act: &Activity) -> IdleMap<'a> {
-        let mut active = Vec::with_capacity(act.n.len() + 1);
-        let mut acc = 0u32;
-        active.push(acc);
-        for &n in &act.n {
-            acc += u32::from(n > 0);
-            active.push(acc);
+impl IdleMap {
+    pub fn new(mut windows: Vec<(i64, i64)>) -> IdleMap {
+        windows.sort_unstable();
+        let mut busy: Vec<(i64, i64)> = Vec::with_capacity(windows.len());
+        for (s, e) in windows {
+            match busy.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => busy.push((s, e)),
+            }
         }
-        let mut touched = Vec::with_capacity(act.at_request.len() + 1);
-        acc = 0;
-        touched.push(acc);
-        for &t in &act.at_request {
-            acc += u32::from(t);
-            touched.push(acc);
-        }
-        IdleMap { x, active, touched }
+        IdleMap { busy }
     }
 
     /// A cursor for ranges given in time order.
-    pub fn cursor(&self) -> IdleCursor<'_, 'a> {
-        IdleCursor {
-            map: self,
-            ea: 0,
-            eb: 0,
-        }
+    pub fn cursor(&self) -> IdleCursor<'_> {
+        IdleCursor { map: self, k: 0 }
     }
 }
 
-/// Answers [`IdleCursor::is_idle`] for ranges whose starts and ends never go
-/// back in time, moving two pointers instead of binary searching each time.
-pub(crate) struct IdleCursor<'m, 'a> {
-    map: &'m IdleMap<'a>,
-    /// First event time `>= a`.
-    ea: usize,
-    /// First event time `> b`.
-    eb: usize,
+/// Answers [`IdleCursor::is_idle`] for ranges whose starts never go back in
+/// time, moving one pointer instead of binary searching each time.
+pub(crate) struct IdleCursor<'m> {
+    map: &'m IdleMap,
+    /// First busy interval that ends at or after the last range's start.
+    k: usize,
 }
 
-impl IdleCursor<'_, '_> {
-    /// True when `[a, b]` meets no request window (closed windows).
+impl IdleCursor<'_> {
+    /// True when `[a, b]` meets no request window.
     pub fn is_idle(&mut self, a: i64, b: i64) -> bool {
-        let map = self.map;
-        let x = map.x;
-        while self.ea < x.len() && x[self.ea] < a {
-            self.ea += 1;
+        let busy = &self.map.busy;
+        while self.k < busy.len() && busy[self.k].1 < a {
+            self.k += 1;
         }
-        while self.eb < x.len() && x[self.eb] <= b {
-            self.eb += 1;
-        }
-        let (ea, eb) = (self.ea, self.eb);
-        let m = map.active.len() - 1; // segments
-                                      // Events in [a, b] that are a request's own times.
-        if eb > ea && map.touched[eb] > map.touched[ea] {
-            return false;
-        }
-        if m == 0 || eb == 0 || ea > m {
-            return true; // [a, b] lies outside the event times: no window reaches it
-        }
-        // Segments [x_k, x_k+1] whose closed range meets [a, b].
-        let lo = ea.saturating_sub(1);
-        let hi = eb.saturating_sub(1).min(m - 1);
-        if hi < lo {
-            return true;
-        }
-        map.active[hi + 1] == map.active[lo]
+        self.k == busy.len() || busy[self.k].0 > b
     }
 }
 
@@ -135,22 +102,14 @@ fn percentile_5(v: &mut [f64]) -> f64 {
     *v.select_nth_unstable_by(rank - 1, f64::total_cmp).1
 }
 
-/// Estimate one channel's idle power from its readings in `span`.
-pub(crate) fn estimate(
-    cfg: &Resolved,
-    t: &[i64],
-    v: &[f64],
-    span: (i64, i64),
-    map: &IdleMap,
-) -> (f64, IdleSource) {
-    let lo = t.partition_point(|&x| x < span.0);
-    let hi = t.partition_point(|&x| x <= span.1);
+/// Estimate one channel's idle power from all its readings.
+pub(crate) fn estimate(cfg: &Resolved, t: &[i64], v: &[f64], map: &IdleMap) -> (f64, IdleSource) {
     let mut cur = map.cursor();
-    let mut idle = readings(cfg, &t[lo..hi], &v[lo..hi], |a, b| cur.is_idle(a, b));
+    let mut idle = readings(cfg, t, v, |a, b| cur.is_idle(a, b));
     if idle.len() >= MIN_IDLE_SAMPLES {
         return (median(&mut idle), IdleSource::IdleSegments);
     }
-    let mut all = readings(cfg, &t[lo..hi], &v[lo..hi], |_, _| true);
+    let mut all = readings(cfg, t, v, |_, _| true);
     if !all.is_empty() {
         (percentile_5(&mut all), IdleSource::Percentile)
     } else {

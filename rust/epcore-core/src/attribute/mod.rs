@@ -247,9 +247,9 @@ pub fn attribute(
         }
     };
     let phases = events::phases(&reqs, opts.weight, opts.prefill_weight, clip);
-    let x = events::event_times(&phases, &reqs, bounds, clip);
+    let x = events::event_times(&phases, bounds);
     let measured = segments::measure(channels, &x, bounds, opts)?;
-    let attributed = classes.attribute(channels, &reqs, &phases, &x, &measured, opts, bounds, clip);
+    let attributed = classes.attribute(channels, &reqs, &phases, &x, &measured, opts, clip);
     let regression = bins::estimate(&reqs, &measured);
     Ok(results::assemble(
         &reqs,

@@ -35,6 +35,12 @@ pub struct RequestEnergy {
     pub joules_per_token: Option<f64>,
     /// `energy_j` over the request's (clipped) duration.
     pub mean_power_w: Option<f64>,
+    /// Tokens the J/token figures divide by: the request's own counts, or
+    /// with a span the part processed inside it (prorated over each phase,
+    /// the first token counted where it falls).
+    pub counted_input_tokens: f64,
+    pub counted_output_tokens: f64,
+    pub counted_decode_tokens: f64,
     /// Why a figure is missing or partial.
     pub reason: Option<String>,
 }
@@ -68,11 +74,19 @@ pub struct Totals {
     pub n_outside: usize,
     /// Requests partly measured.
     pub n_partial: usize,
-    /// Tokens of the requests that got an energy.
+    /// Tokens of the requests that got an energy (whole requests).
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// `N - 1` per split request: the divisor of `decode_joules_per_token`.
+    /// `N - 1` per split request.
     pub decode_tokens: u64,
+    /// The divisors of the J/token figures: the counts above, or with a span
+    /// the tokens processed inside it ([`RequestEnergy::counted_input_tokens`]).
+    pub counted_input_tokens: f64,
+    pub counted_output_tokens: f64,
+    /// Of split requests only: the divisors of `joules_per_input_token` and
+    /// `decode_joules_per_token`.
+    pub counted_prefill_tokens: f64,
+    pub counted_decode_tokens: f64,
 }
 
 /// Everything [`super::attribute`] found.
@@ -93,8 +107,43 @@ pub struct Attribution {
     pub prefill_weight: f64,
 }
 
-fn per_token(energy_j: Option<f64>, tokens: u64) -> Option<f64> {
-    energy_j.filter(|_| tokens > 0).map(|e| e / tokens as f64)
+fn per_token(energy_j: Option<f64>, tokens: f64) -> Option<f64> {
+    energy_j.filter(|_| tokens > 0.0).map(|e| e / tokens)
+}
+
+/// The share of `[a, b]` inside `clip`; a zero-length phase counts whole where it lies.
+fn inside(a: i64, b: i64, clip: (i64, i64)) -> f64 {
+    if b > a {
+        let lo = a.max(clip.0);
+        let hi = b.min(clip.1);
+        if hi <= lo {
+            0.0
+        } else if hi - lo == b - a {
+            1.0
+        } else {
+            (i128::from(hi) - i128::from(lo)) as f64 / (i128::from(b) - i128::from(a)) as f64
+        }
+    } else {
+        f64::from(u8::from(clip.0 <= a && a <= clip.1))
+    }
+}
+
+/// Tokens processed inside `clip`: (input, output, decode). Tokens are taken
+/// to flow uniformly over their phase; the first token falls at its time.
+fn counted(reqs: &RequestSet, i: usize, clip: (i64, i64)) -> (f64, f64, f64) {
+    let (s, e) = (reqs.start_ns[i], reqs.end_ns[i]);
+    let (input, output) = (reqs.input_tokens[i] as f64, reqs.output_tokens[i]);
+    match reqs.first_token_ns[i] {
+        Some(f) => {
+            let decode = output.saturating_sub(1) as f64 * inside(f, e, clip);
+            let first = if output > 0 { inside(f, f, clip) } else { 0.0 };
+            (input * inside(s, f, clip), first + decode, decode)
+        }
+        None => {
+            let share = inside(s, e, clip);
+            (input * share, output as f64 * share, 0.0)
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -123,7 +172,6 @@ pub(crate) fn assemble(
         CompensatedSum::default(),
         CompensatedSum::default(),
     );
-    let mut split_input = 0u64;
     for i in 0..n {
         let (s, e) = (reqs.start_ns[i], reqs.end_ns[i]);
         let (a, b) = (s.max(clip.0), e.min(clip.1));
@@ -170,6 +218,12 @@ pub(crate) fn assemble(
             }
             let energy = sh.energy_j[i].value();
             let (input, output) = (reqs.input_tokens[i], reqs.output_tokens[i]);
+            let (ci, co, cd) = counted(reqs, i, clip);
+            (
+                r.counted_input_tokens,
+                r.counted_output_tokens,
+                r.counted_decode_tokens,
+            ) = (ci, co, cd);
             r.energy_j = Some(energy);
             r.dynamic_energy_j = Some(sh.dynamic_j[i].value());
             if reqs.first_token_ns[i].is_some() {
@@ -177,18 +231,21 @@ pub(crate) fn assemble(
                 r.decode_energy_j = Some(sh.decode_j[i].value());
                 prefill.merge(&sh.prefill_j[i]);
                 decode.merge(&sh.decode_j[i]);
-                split_input += input;
+                t.counted_prefill_tokens += ci;
                 t.decode_tokens += output.saturating_sub(1);
+                t.counted_decode_tokens += cd;
             } else {
                 unsplit.merge(&sh.energy_j[i]);
             }
-            r.joules_per_output_token = per_token(r.energy_j, output);
-            r.joules_per_input_token = per_token(r.prefill_energy_j, input);
-            r.decode_joules_per_token = per_token(r.decode_energy_j, output.saturating_sub(1));
-            r.joules_per_token = per_token(r.energy_j, input + output);
+            r.joules_per_output_token = per_token(r.energy_j, co);
+            r.joules_per_input_token = per_token(r.prefill_energy_j, ci);
+            r.decode_joules_per_token = per_token(r.decode_energy_j, cd);
+            r.joules_per_token = per_token(r.energy_j, ci + co);
             if b > a {
                 r.mean_power_w = Some(energy / ((b - a) as f64 / 1e9));
             }
+            t.counted_input_tokens += ci;
+            t.counted_output_tokens += co;
             dynamic.merge(&sh.dynamic_j[i]);
             t.n_attributed += 1;
             t.n_partial += usize::from(r.coverage < 1.0);
@@ -215,14 +272,12 @@ pub(crate) fn assemble(
         .zip(&measured.span_covered_ns)
         .map(|(w, &ns)| w * (ns as f64 / 1e9))
         .sum();
-    t.joules_per_output_token = per_token(Some(t.attributed_energy_j), t.output_tokens);
-    t.joules_per_input_token = per_token(Some(t.prefill_energy_j), split_input);
-    t.decode_joules_per_token = per_token(Some(t.decode_energy_j), t.decode_tokens);
-    t.joules_per_token = per_token(
-        Some(t.attributed_energy_j),
-        t.input_tokens + t.output_tokens,
-    );
-    t.dynamic_joules_per_output_token = per_token(Some(t.dynamic_energy_j), t.output_tokens);
+    let (ci, co) = (t.counted_input_tokens, t.counted_output_tokens);
+    t.joules_per_output_token = per_token(Some(t.attributed_energy_j), co);
+    t.joules_per_input_token = per_token(Some(t.prefill_energy_j), t.counted_prefill_tokens);
+    t.decode_joules_per_token = per_token(Some(t.decode_energy_j), t.counted_decode_tokens);
+    t.joules_per_token = per_token(Some(t.attributed_energy_j), ci + co);
+    t.dynamic_joules_per_output_token = per_token(Some(t.dynamic_energy_j), co);
     Attribution {
         totals: t,
         requests,

@@ -17,12 +17,10 @@ pub(crate) struct Activity {
     pub n_weighted: Vec<u32>,
     /// Total weight in each segment (exactly 0 where `n_weighted` is 0).
     pub w: Vec<f64>,
-    /// Event times that are a request's own start, first token or end.
-    pub at_request: Vec<bool>,
 }
 
 /// Sweep the phases over the event times `x`.
-pub(crate) fn activity(x: &[i64], phases: &[PhaseSpan], touches: &[i64]) -> Activity {
+pub(crate) fn activity(x: &[i64], phases: &[PhaseSpan]) -> Activity {
     let m = x.len().saturating_sub(1);
     let mut dn = vec![0i64; m + 1];
     let mut dpos = vec![0i64; m + 1];
@@ -38,18 +36,10 @@ pub(crate) fn activity(x: &[i64], phases: &[PhaseSpan], touches: &[i64]) -> Acti
             dw[b].add(-p.weight);
         }
     }
-    let mut at_request = vec![false; x.len()];
-    for &t in touches {
-        let k = index_of(x, t);
-        if k < x.len() && x[k] == t {
-            at_request[k] = true;
-        }
-    }
     let mut out = Activity {
         n: Vec::with_capacity(m),
         n_weighted: Vec::with_capacity(m),
         w: Vec::with_capacity(m),
-        at_request,
     };
     let (mut n, mut pos) = (0i64, 0i64);
     let mut w = CompensatedSum::default();
