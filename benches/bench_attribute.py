@@ -65,7 +65,7 @@ if HERE not in sys.path:
 import numpy as np  # noqa: E402
 
 import baselines  # noqa: E402
-from compare import Target, machine_line, si, table  # noqa: E402
+from compare import Target, best_of, machine_line, si, table  # noqa: E402
 
 SEED = 0
 T0_NS = 1_717_000_000 * 10**9
@@ -235,19 +235,6 @@ def numpy_sweep(case: Case, weight: str, prefill_weight: float = 1.0) -> np.ndar
 
 
 # --------------------------------------------------------------------------- timing
-
-
-def best_of(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[list[float], Any]:
-    times = []
-    out = None
-    for r in range(warmup + runs):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        if r >= warmup:
-            times.append(dt)
-    return times, out
 
 
 CHILD = r"""

@@ -133,19 +133,25 @@ def run_each(methods: list[tuple[str, Callable[[], Any]]], runs: int,
     fresh allocations fault 2–3× slower, which interleaving would charge to
     whichever method runs next.
     """
-    times: dict[str, list[float]] = {name: [] for name, _ in methods}
+    times: dict[str, list[float]] = {}
     results: dict[str, Any] = {}
     for name, fn in methods:
-        for r in range(warmup + runs):
-            gc.collect()
-            t0 = time.perf_counter()
-            out = fn()
-            dt = time.perf_counter() - t0
-            if r >= warmup:
-                times[name].append(dt)
-        results[name] = out
-        del out
+        times[name], results[name] = best_of(fn, runs, warmup)
     return times, results
+
+
+def best_of(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[list[float], Any]:
+    """Time ``fn`` ``runs`` times after ``warmup`` runs; the times and the last result."""
+    times = []
+    out = None
+    for r in range(warmup + runs):
+        gc.collect()
+        t0 = time.perf_counter()
+        out = fn()
+        dt = time.perf_counter() - t0
+        if r >= warmup:
+            times.append(dt)
+    return times, out
 
 
 def med(ts: list[float]) -> float:

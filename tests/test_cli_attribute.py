@@ -37,6 +37,7 @@ import epcore
 from epcore.attribution import COLUMNS
 from epcore.cli import cli, fmt_number
 from epcore.cli_attribute import _seconds_ns, _time_ns
+from test_cli import assert_one_error_line
 
 DATA = Path(__file__).parent / "data"
 POWER = DATA / "sample_attribution_power.csv"
@@ -54,14 +55,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def base(*args: str) -> list[str]:
     return ["--power", str(POWER), "--requests", str(REQUESTS), *args]
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def json_of(d: dict[str, Any]) -> Any:
@@ -224,7 +217,7 @@ def test_clock_mismatch_is_one_line_naming_offset(capsys: pytest.CaptureFixture[
     code, out, err = run(capsys, "--power", str(POWER), "--requests", str(shifted))
     assert code == 1
     assert out == ""
-    line = one_error_line(err)
+    line = assert_one_error_line(err)
     assert "no request overlaps" in line
     assert "--offset-s" in line
     # The suggested offset, in seconds: it aligns the first request (t = 5 s) with the trace's start.
@@ -298,14 +291,14 @@ def test_steady_state_with_too_few_requests_is_exit_1(capsys: pytest.CaptureFixt
     code, out, err = run(capsys, *base("--steady-state", "--batch-size", "3"))
     assert code == 1
     assert out == ""
-    one_error_line(err)
+    assert_one_error_line(err)
 
 
 def test_naive_trace_needs_tz(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["--power", str(DATA / "sample_nvidia_smi.csv.gz"), "--requests", str(DATA / "sample_requests.csv")]
     code, _, err = run(capsys, *args)
     assert code == 1
-    assert "--tz" in one_error_line(err)
+    assert "--tz" in assert_one_error_line(err)
     code, out, err = run(capsys, *args, "--tz", "Europe/Berlin", "--json")
     assert code == 0, err
     d = json.loads(out)
@@ -324,7 +317,7 @@ def test_end_before_start_names_the_line(capsys: pytest.CaptureFixture[str], tmp
     code, out, err = run(capsys, "--power", str(POWER), "--requests", str(p))
     assert code == 1
     assert out == ""
-    line = one_error_line(err)
+    line = assert_one_error_line(err)
     assert "bad.csv:3" in line
     assert "'b'" in line and "ends before it starts" in line
 
@@ -389,10 +382,10 @@ def test_channel_map_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     common = ["--power", str(power), "--requests", str(reqs)]
     code, _, err = run(capsys, *common, "--channel-map", "A=gpu7", "--channel-map", "B=gpu1")
     assert code == 1
-    assert "gpu7" in one_error_line(err)
+    assert "gpu7" in assert_one_error_line(err)
     code, _, err = run(capsys, *common, "--channel-map", "A=gpu0")  # model B unmapped
     assert code == 1
-    assert "'B'" in one_error_line(err)
+    assert "'B'" in assert_one_error_line(err)
     assert run(capsys, *common, "--channel-map", "gpu0")[0] == 2
     assert run(capsys, *common, "--channel-map", "A=gpu0", "--channel-map", "A=gpu1")[0] == 2
 
@@ -431,7 +424,7 @@ def test_no_regression_and_bin_width(capsys: pytest.CaptureFixture[str]) -> None
 def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, err = run(capsys, "--power", str(tmp_path / "missing.csv"), "--requests", str(REQUESTS))
     assert code == 1
-    assert "missing.csv" in one_error_line(err)
+    assert "missing.csv" in assert_one_error_line(err)
 
 
 def test_help_lists_the_command(capsys: pytest.CaptureFixture[str]) -> None:

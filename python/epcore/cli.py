@@ -76,12 +76,12 @@ def _os_message(e: OSError) -> str:
 
 
 @contextmanager
-def _bad_input_exits_1() -> Iterator[None]:
-    """Bad input is a user's problem, not a bug: one line and exit 1."""
+def _bad_input_exits_1(message: Callable[[EpcoreError], str] = str) -> Iterator[None]:
+    """Bad input is a user's problem, not a bug: one line (``message(e)``) and exit 1."""
     try:
         yield
     except EpcoreError as e:
-        _say("error", str(e))
+        _say("error", message(e))
         raise typer.Exit(1) from None
     except OSError as e:
         _say("error", _os_message(e))

@@ -25,11 +25,8 @@ import calendar
 import importlib.util
 import json
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -43,6 +40,7 @@ from .cli import (
     FormatName,
     PreferName,
     RuleName,
+    _bad_input_exits_1,
     _iso_ns,
     _os_message,
     _print_json,
@@ -240,19 +238,6 @@ def _cli_message(e: EpcoreError) -> str:
     return msg
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Bad input: one ``error:`` line and exit 1 (as :func:`epcore.cli._bad_input_exits_1`, with CLI hints)."""
-    try:
-        yield
-    except EpcoreError as e:
-        _say("error", _cli_message(e))
-        raise typer.Exit(1) from None
-    except OSError as e:
-        _say("error", _os_message(e))
-        raise typer.Exit(1) from None
-
-
 # --- writing the per-request table ---------------------------------------------------------
 
 
@@ -276,12 +261,7 @@ def _write_out(a: Attribution, path: Path, kind: str) -> None:
 
 def _print_csv(a: Attribution) -> None:
     # Through RequestEnergies.to_csv, so stdout and --out x.csv are the same bytes.
-    with tempfile.TemporaryDirectory(prefix="epcore-") as d:
-        p = Path(d) / "requests.csv"
-        a.requests.to_csv(p)
-        sys.stdout.flush()
-        with open(p, encoding="utf-8", newline="") as f:
-            shutil.copyfileobj(f, sys.stdout)
+    a.requests.to_csv(sys.stdout)
 
 
 # --- human tables --------------------------------------------------------------------------
@@ -572,7 +552,7 @@ def attribute_command(
     from .request_logs import read_requests
     from .trace import read_power
 
-    with _errors():
+    with _bad_input_exits_1(_cli_message):
         with _progress_for(power) as progress:
             trace = read_power(
                 power, format=None if format is FormatName.auto else format.value, tz=tz, value=value,
