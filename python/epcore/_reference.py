@@ -809,3 +809,4 @@ def read_requests_csv_reference(data: bytes) -> tuple[dict[str, list[Any]], dict
     if not cols["request_id"]:
         raise _req_error("empty_input", 0, "no requests")
     return cols, info
+from ._reference_attribution import attribute_reference  # noqa: E402,F401  (issue 4's reference lives in its own file)

@@ -253,10 +253,12 @@ fn to_dict(py: Python<'_>, a: Attribution) -> PyResult<Bound<'_, PyDict>> {
 
 /// One optional per-request figure.
 type Getter = fn(&RequestEnergy) -> Option<f64>;
+/// One per-request figure every request has.
+type Figure = fn(&RequestEnergy) -> f64;
 
 fn columns<'py>(py: Python<'py>, rows: &[RequestEnergy]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    let always: [(&str, fn(&RequestEnergy) -> f64); 4] = [
+    let always: [(&str, Figure); 4] = [
         ("coverage", |r| r.coverage),
         ("counted_input_tokens", |r| r.counted_input_tokens),
         ("counted_output_tokens", |r| r.counted_output_tokens),

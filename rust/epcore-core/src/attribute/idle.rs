@@ -138,7 +138,8 @@ fn readings(
     } else {
         for (&ti, &vi) in t.iter().zip(v) {
             if vi.is_finite() && keep(ti, ti) {
-                out.push(vi);
+                // As the integrator accepts it: a small negative offset reads as 0 W.
+                out.push(vi.max(0.0));
             }
         }
     }

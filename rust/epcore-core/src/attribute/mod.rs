@@ -180,7 +180,14 @@ impl AttributeOptions {
             }
         }
         if let Span::Between(a, b) = self.span {
-            if b <= a {
+            if b == a {
+                return Err(bad(
+                    "span",
+                    format!("({a}, {b})"),
+                    "the span is empty: give an end after its start",
+                ));
+            }
+            if b < a {
                 return Err(Error::InvalidWindow {
                     index: 0,
                     start_ns: a,

@@ -23,8 +23,12 @@ impl TraceBounds {
     pub fn of(channels: &[Channel]) -> Result<TraceBounds> {
         let mut per_channel = Vec::with_capacity(channels.len());
         for (c, ch) in channels.iter().enumerate() {
-            match (ch.t_ns.first(), ch.t_ns.last()) {
-                (Some(&a), Some(&b)) => per_channel.push((a, b)),
+            // The first and last readings the integrator keeps: a missing (NaN) one is dropped.
+            let kept = |i: &usize| ch.values.get(*i).is_some_and(|v| v.is_finite());
+            let first = (0..ch.t_ns.len()).find(kept);
+            let last = (0..ch.t_ns.len()).rev().find(kept);
+            match (first, last) {
+                (Some(a), Some(b)) => per_channel.push((ch.t_ns[a], ch.t_ns[b])),
                 _ => {
                     return Err(Error::EmptyInput {
                         at: Location {
