@@ -219,6 +219,13 @@ pub enum Error {
         value: String,
         first_line: u64,
     },
+    /// A code (currency, grid region…) that is not in the table, with the closest ones.
+    UnknownCode {
+        /// What kind of code: "currency", "grid region"…
+        kind: String,
+        value: String,
+        suggestions: Vec<String>,
+    },
     /// No request overlaps the power trace: two clocks without a common base.
     ClockMismatch {
         requests_ns: (i64, i64),
@@ -258,6 +265,7 @@ impl Error {
             Error::InvalidRequestWindow { .. } => "invalid_window",
             Error::DuplicateRequestId { .. } => "duplicate_request_id",
             Error::ClockMismatch { .. } => "clock_mismatch",
+            Error::UnknownCode { .. } => "unknown_code",
         }
     }
 
@@ -288,7 +296,9 @@ impl Error {
             | Error::InvalidRequestWindow { .. }
             | Error::DuplicateRequestId { .. }
             | Error::ClockMismatch { .. } => Family::Trace,
-            Error::InvalidArgument { .. } | Error::Interrupted => Family::Config,
+            Error::InvalidArgument { .. } | Error::Interrupted | Error::UnknownCode { .. } => {
+                Family::Config
+            }
             Error::Io { .. } => Family::Io,
         }
     }
@@ -364,7 +374,9 @@ impl Error {
             | Error::NegativePower { value, .. }
             | Error::ImplausiblePower { value, .. }
             | Error::AmbiguousCounterDecrease { value, .. } => value.to_string(),
-            Error::InvalidArgument { value, .. } => value.clone(),
+            Error::InvalidArgument { value, .. } | Error::UnknownCode { value, .. } => {
+                value.clone()
+            }
             Error::InvalidWindow {
                 start_ns, end_ns, ..
             } => format!("({start_ns}, {end_ns})"),
@@ -429,6 +441,9 @@ impl Error {
                 "request id '{}' appears again (first on line {first_line}) with other values",
                 escape_value(value)
             ),
+            Error::UnknownCode { kind, value, .. } => {
+                format!("unknown {kind} '{}'", escape_value(value))
+            }
             Error::ClockMismatch { requests_ns, trace_ns } => format!(
                 "no request overlaps the power trace: the requests run from {} to {} UTC, the trace \
                  from {} to {} UTC; their clocks have no common base",
@@ -490,6 +505,13 @@ impl Error {
                 "timestamps must be nanoseconds, or seconds as floats, since 1970".into()
             }
             Error::InvalidWindow { .. } => "pass windows as (start, end) with start <= end".into(),
+            Error::UnknownCode { kind, suggestions, .. } => {
+                if suggestions.is_empty() {
+                    format!("no {kind} is close; see the list in the documentation")
+                } else {
+                    format!("did you mean {}?", suggestions.join(", "))
+                }
+            }
             Error::ClockMismatch { requests_ns, trace_ns } => format!(
                 "shift the requests onto the trace's clock with offset_ns (CLI --offset-s): \
                  {} ns would align the first request with the trace's start; a trace logged in \
