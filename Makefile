@@ -59,6 +59,7 @@ bench: build  ## epcore against numpy, polars, pyarrow and duckdb side by side, 
 	$(PY) benches/compare.py
 	$(PY) benches/bench_nvidia_smi.py
 	$(PY) benches/bench_attribute.py
+	$(PY) benches/bench_batch.py
 
 .PHONY: fuzz
 fuzz:  ## cargo-fuzz every parser for FUZZ_SECONDS each (default 180; not in CI)

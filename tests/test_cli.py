@@ -73,7 +73,7 @@ def test_calc_json_facility_and_carbon() -> None:
 def test_calc_table() -> None:
     r = runner.invoke(app, ["calc", *SEED], env={"COLUMNS": "120"})
     assert r.exit_code == 0, r.output
-    for text in ("2.24", "0.0497778", "0.311111", "0.0000248889", "3,214.29", "USD"):
+    for text in ("2.24", "$0.0498", "0.311111", "$0.0000249", "3,214.29", "USD"):  # money: format_money
         assert text in r.stdout, text
     assert "facility" not in r.stdout
     assert "carbon" not in r.stdout  # no grid intensity, no carbon rows

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from ._core import Options, Partial, __version__
 from .attribution import Attribution, RegressionEstimate, RequestEnergies, SteadyStateWindow, attribute
+from .batch import BatchQuality, BatchResult, batch, batch_output_names
+from .carbon import (GRID_REGIONS, CarbonResult, CostResult, GridIntensity, IntervalSeries, carbon,
+                     electricity_cost, grid_intensity, grid_regions, read_intensity, read_prices)
+from .currency import CURRENCIES, Rates, format_money
 from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import ConfigError, EpcoreError, ParseError, SchemaError, TraceError, UnitError
 from .files import integrate_file
@@ -17,10 +21,33 @@ from .quality import QualityReport
 from .request_logs import Requests, read_requests
 from .results import ChannelEnergy, IntegrationResult
 from .run_summaries import RunSummaries, RunSummary, read_runs
+from .scenarios import (
+    Crossover,
+    Fleet,
+    FleetRange,
+    Floor,
+    Interval,
+    Scenario,
+    Sensitivity,
+    SteadyStateRange,
+    api_floor,
+    crossover,
+    fleet,
+    fleet_range,
+    sensitivity,
+    steady_state_range,
+)
 from .token_counters import ModelTokenTotals, TokenCounters, read_token_counters
 from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
 __all__ = [
+    "BatchQuality",
+    "BatchResult",
+    "batch",
+    "batch_output_names",
+    "CURRENCIES",
+    "Rates",
+    "format_money",
     "Attribution",
     "COUNTER_UNITS_J",
     "ChannelEnergy",
@@ -59,4 +86,29 @@ __all__ = [
     "read_requests",
     "read_token_counters",
     "steady_state",
+    "Crossover",
+    "Fleet",
+    "FleetRange",
+    "Floor",
+    "Interval",
+    "Scenario",
+    "Sensitivity",
+    "SteadyStateRange",
+    "api_floor",
+    "crossover",
+    "fleet",
+    "fleet_range",
+    "sensitivity",
+    "steady_state_range",
+    "GRID_REGIONS",
+    "CarbonResult",
+    "CostResult",
+    "GridIntensity",
+    "IntervalSeries",
+    "carbon",
+    "electricity_cost",
+    "grid_intensity",
+    "grid_regions",
+    "read_intensity",
+    "read_prices",
 ]

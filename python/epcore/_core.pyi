@@ -1,5 +1,5 @@
 # Type stubs of the Rust extension, checked against it by mypy.stubtest (tests/test_stubs.py).
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from os import PathLike
 from typing import Any, final
 
@@ -9,6 +9,19 @@ import numpy.typing as npt
 __version__: str
 __all__ = [
     "__version__",
+    "batch_convert",
+    "batch_default_outputs",
+    "batch_output_names",
+    "bundled_rates",
+    "currency_decimals",
+    "currency_table",
+    "format_money",
+    "fx_convert",
+    "fx_rate",
+    "parse_ecb_text",
+    "rates_from_mapping",
+    "read_ecb_history",
+    "read_ecb_rates",
     "attribute",
     "Options",
     "Partial",
@@ -22,7 +35,19 @@ __all__ = [
     "read_token_counters",
     "seconds_to_ns",
     "sniff_requests",
+    "api_floor",
+    "crossover",
+    "fleet",
+    "fleet_range",
+    "sensitivity",
+    "steady_state_range",
     "steady_state",
+    "grid_intensity",
+    "grid_regions",
+    "read_series",
+    "series_from_labels",
+    "integrate_series",
+    "integrate_constant",
 ]
 
 @final
@@ -122,6 +147,8 @@ def steady_state(
     pue: float = 1.0,
     grid_g_co2_per_kwh: float | None = None,
     allow_negative_price: bool = False,
+    price_currency: str | None = None,
+    rates: tuple[str | None, str, dict[str, float]] | None = None,
 ) -> dict[str, Any]: ...
 def read_requests(
     path: str | PathLike[str],
@@ -174,3 +201,136 @@ def attribute(
     regression_bin_ns: int | None = None,
     threads: int = 0,
 ) -> dict[str, Any]: ...
+
+# --- currency (rust/epcore-python/src/currency.rs) ---
+_RawRates = tuple[str | None, str, dict[str, float]]
+
+def currency_table() -> list[tuple[str, int]]: ...
+def bundled_rates() -> _RawRates: ...
+def rates_from_mapping(mapping: dict[str, float], date: str | None, base: str, source: str) -> _RawRates: ...
+def read_ecb_rates(path: str | PathLike[str], date: str | None = None) -> _RawRates: ...
+def read_ecb_history(path: str | PathLike[str]) -> list[_RawRates]: ...
+def parse_ecb_text(text: str, name: str = "<text>") -> list[_RawRates]: ...
+def fx_rate(rates: _RawRates, from_: str, to: str) -> float: ...
+def fx_convert(rates: _RawRates, amount: float, from_: str, to: str) -> float: ...
+def format_money(amount: float, currency: str, symbol: bool = True) -> str: ...
+def currency_decimals(code: str) -> int: ...
+
+# --- scenarios (rust/epcore-python/src/scenarios.rs) ---
+_Pair = tuple[float, float]
+
+def sensitivity(
+    power_w: float,
+    tokens_per_s: float,
+    price_per_kwh: float = 0.08,
+    currency: str = "USD",
+    query_tokens: float = 500.0,
+    pue: float = 1.0,
+    grid_g_co2_per_kwh: float | None = None,
+    allow_negative_price: bool = False,
+    scenarios: list[tuple[str, str, str, float, str | None]] | None = None,
+) -> dict[str, Any]: ...
+def fleet(
+    nodes: float,
+    power_w_per_node: float,
+    utilization: float,
+    idle_power_w_per_node: float = 0.0,
+    hours: float = 8760.0,
+    pue: float = 1.0,
+    price_per_kwh: float = 0.08,
+    currency: str = "USD",
+    grid_g_co2_per_kwh: float | None = None,
+    tokens_per_s_per_node: float | None = None,
+    allow_negative_price: bool = False,
+) -> dict[str, Any]: ...
+def api_floor(
+    input_price_per_mtok: float,
+    output_price_per_mtok: float,
+    input_joules_per_token: float,
+    output_joules_per_token: float,
+    price_per_kwh: float = 0.08,
+    currency: str = "USD",
+    pue: float = 1.0,
+    input_tokens: float = 0.0,
+    output_tokens: float = 500.0,
+    allow_negative_price: bool = False,
+) -> dict[str, Any]: ...
+def crossover(
+    training_mwh: float,
+    queries_per_day: float,
+    wh_per_query: float,
+    pue: float = 1.0,
+    months: float = 12.0,
+) -> dict[str, Any]: ...
+def steady_state_range(
+    power_w: _Pair,
+    tokens_per_s: _Pair,
+    price_per_kwh: _Pair = ...,
+    currency: str = "USD",
+    query_tokens: _Pair = ...,
+    pue: _Pair = ...,
+    grid_g_co2_per_kwh: _Pair | None = None,
+    allow_negative_price: bool = False,
+) -> dict[str, Any]: ...
+def fleet_range(
+    nodes: _Pair,
+    power_w_per_node: _Pair,
+    utilization: _Pair,
+    idle_power_w_per_node: _Pair = ...,
+    hours: _Pair = ...,
+    pue: _Pair = ...,
+    price_per_kwh: _Pair = ...,
+    currency: str = "USD",
+    grid_g_co2_per_kwh: _Pair | None = None,
+    tokens_per_s_per_node: _Pair | None = None,
+    allow_negative_price: bool = False,
+) -> dict[str, Any]: ...
+
+# --- carbon and price series (epcore.carbon) ---
+_Channel = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], Options]
+
+def grid_intensity(code: str) -> dict[str, Any]: ...
+def grid_regions() -> list[dict[str, Any]]: ...
+def read_series(
+    path: str | PathLike[str],
+    quantity: str,
+    basis: str = "lifecycle",
+    currency: str | None = None,
+    allow_negative: bool = False,
+) -> dict[str, Any]: ...
+def series_from_labels(
+    t_ns: npt.NDArray[np.int64], values: npt.NDArray[np.float64], quantity: str
+) -> dict[str, Any]: ...
+def integrate_series(
+    channels: list[_Channel],
+    start_ns: npt.NDArray[np.int64],
+    end_ns: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    quantity: str,
+    *,
+    pue: float = 1.0,
+    allow_partial: bool = False,
+    threads: int = 0,
+) -> dict[str, Any]: ...
+def integrate_constant(
+    channels: list[_Channel],
+    value: float,
+    quantity: str,
+    *,
+    pue: float = 1.0,
+    threads: int = 0,
+) -> dict[str, Any]: ...
+
+# --- batch conversion (rust/epcore-python/src/batch.rs) ---
+def batch_convert(
+    columns: Mapping[str, npt.NDArray[np.float64] | float | None],
+    outputs: list[tuple[str, npt.NDArray[np.float64]]],
+    valid: npt.NDArray[np.bool_] | None = None,
+    *,
+    currency: str = "USD",
+    allow_negative_price: bool = False,
+    on_invalid: str = "raise",
+    threads: int = 0,
+) -> dict[str, Any]: ...
+def batch_default_outputs(columns: Mapping[str, npt.NDArray[np.float64] | float | None]) -> list[str]: ...
+def batch_output_names() -> list[str]: ...

@@ -34,10 +34,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 from . import __version__
+from .carbon import grid_intensity
+from .currency import Rates, format_money
 from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import EpcoreError
 from .files import integrate_file
 from .results import IntegrationResult
+from .scenarios import sensitivity
 
 __all__ = ["app", "cli", "main"]
 
@@ -134,10 +137,33 @@ _CALC_ROWS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_MONEY_ROWS = frozenset({"cost_per_million_tokens", "cost_per_query"})
+
+#: Said wherever a converted figure is shown: the rates are the ECB's reference rates, not a quote.
+RATE_CAVEAT = "indicative rates, for information only"
+
+
+def _calc_cell(name: str, v: float | None, currency: str) -> str:
+    # Money in the currency's own decimals, and significant figures below a cent: never $0.00.
+    if name in _MONEY_ROWS and v is not None:
+        return format_money(v, currency)
+    return fmt_number(v)
+
+
+def _rate_line(r: SteadyState) -> str | None:
+    """``1 USD = 5.68427 BRL (rate of 2025-05-09, European Central Bank …; indicative rates …)``."""
+    if r.price_currency is None or r.price_currency == r.currency:
+        return None
+    when = f"rate of {r.rate_date}" if r.rate_date else "rate without a date"
+    return (f"1 {r.price_currency} = {fmt_number(r.rate)} {r.currency} ({when}, {r.rate_source}; "
+            f"{RATE_CAVEAT})")
+
+
 def _calc_table(r: SteadyState) -> Table:
+    price_currency = r.price_currency or r.currency
     title = (
         f"{fmt_number(r.power_w)} W at {fmt_number(r.tokens_per_s)} tok/s, "
-        f"{fmt_number(r.price_per_kwh)} {r.currency}/kWh, {fmt_number(r.query_tokens)}-token queries"
+        f"{fmt_number(r.price_per_kwh)} {price_currency}/kWh, {fmt_number(r.query_tokens)}-token queries"
     )
     t = Table(title=title)
     t.add_column("figure")
@@ -151,28 +177,100 @@ def _calc_table(r: SteadyState) -> Table:
         values = [getattr(f, name) for f in levels]
         if all(v is None for v in values):
             continue
-        t.add_row(label, unit.format(currency=r.currency), *(fmt_number(v) for v in values))
+        t.add_row(label, unit.format(currency=r.currency), *(_calc_cell(name, v, r.currency) for v in values))
     return t
+
+
+def _parse_rate(text: str) -> tuple[str, float]:
+    """``BRL=6.3647`` -> ``("BRL", 6.3647)``; a malformed flag is a usage error (exit 2)."""
+    code, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return code.strip(), float(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected CODE=UNITS_PER_EUR such as BRL=6.3647, got '{text}'",
+                                 param_hint="--rate") from None
+
+
+def _calc_rates(fx_file: Path | None, fx_date: str | None, rate: list[str] | None) -> Rates | None:
+    """The table ``calc`` converts with: an ECB file, ``--rate`` entries on top of it, or None (bundled)."""
+    given = dict(_parse_rate(x) for x in rate or [])
+    if fx_file is None:
+        if fx_date is not None:
+            raise typer.BadParameter("needs --fx-file", param_hint="--fx-date")
+        if not given:
+            return None
+        return Rates.from_mapping(given, source=f"--rate {', '.join(f'{c}={v:g}' for c, v in given.items())}")
+    table = Rates.from_file(fx_file, date=fx_date)
+    if not given:
+        return table
+    return Rates.from_mapping(
+        {**table.per_eur, **given},
+        date=table.date,
+        source=f"{table.source}; {', '.join(given)} from --rate",
+    )
 
 
 @app.command()
 def calc(
     power_w: Annotated[float, typer.Option(help="Mean power of the serving hardware, W.")],
     tokens_per_s: Annotated[float, typer.Option(help="Output throughput at that power, tokens/s.")],
-    price_per_kwh: Annotated[float, typer.Option(help="Electricity price per kWh, in --currency.")] = 0.08,
-    currency: Annotated[str, typer.Option(help="ISO 4217 code of the price.")] = "USD",
+    price_per_kwh: Annotated[
+        float, typer.Option(help="Electricity price per kWh, in --price-currency.")
+    ] = 0.08,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code the results are shown in (any active code).")] = "USD",
+    price_currency: Annotated[
+        str | None, typer.Option(help="ISO 4217 code of --price-per-kwh (default: --currency).")
+    ] = None,
+    fx_file: Annotated[
+        Path | None,
+        typer.Option(help="ECB eurofxref rates file (CSV or XML) instead of the bundled ECB table of 2025-05-09."),
+    ] = None,
+    fx_date: Annotated[
+        str | None, typer.Option(help="Reference day to take from --fx-file, YYYY-MM-DD (newest on or before).")
+    ] = None,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(help="CODE=UNITS_PER_EUR, repeatable; used alone, or over --fx-file.", metavar="CODE=RATE"),
+    ] = None,
     query_tokens: Annotated[float, typer.Option(help="Tokens in one query.")] = 500,
-    pue: Annotated[float, typer.Option(help="Power usage effectiveness; > 1 adds facility figures.")] = 1.0,
+    pue: Annotated[
+        float,
+        typer.Option(help="Power usage effectiveness; > 1 adds facility figures. Default 1.0: IT energy only; "
+                          "the industry average is about 1.56 (Uptime Institute 2024), hyperscale 1.1."),
+    ] = 1.0,
     grid_g_co2_per_kwh: Annotated[
         float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh; adds carbon figures.")
+    ] = None,
+    grid: Annotated[
+        str | None,
+        typer.Option(help="Grid region from the shipped table (DE, DEU, US-CA, gcp:europe-west1…) instead of "
+                          "--grid-g-co2-per-kwh; its year and source are shown."),
     ] = None,
     allow_negative_price: Annotated[
         bool, typer.Option("--allow-negative-price", help="Accept a negative price.")
     ] = False,
+    show_sensitivity: Annotated[
+        bool,
+        typer.Option("--sensitivity", help="Also show what each lever (2× throughput/W, batching, quantization, "
+                                           "PUE, cleaner grid) does to every figure."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Steady-state energy, cost and carbon per token and per query."""
+    """Steady-state energy, cost and carbon per token and per query.
+
+    A price in one currency shown in another (--price-currency USD --currency BRL) is converted
+    with the bundled ECB euro reference rates of 2025-05-09, an ECB file (--fx-file) or --rate;
+    the rate, its date and source are shown. They are indicative rates, for information only.
+    """
+    if grid is not None and grid_g_co2_per_kwh is not None:
+        raise typer.BadParameter("give --grid or --grid-g-co2-per-kwh, not both", param_hint="--grid")
     with _bad_input_exits_1():
+        region = None if grid is None else grid_intensity(grid)
+        if region is not None:
+            grid_g_co2_per_kwh = region.g_co2_per_kwh
+        rates = _calc_rates(fx_file, fx_date, rate)
         r = steady_state(
             power_w=power_w,
             tokens_per_s=tokens_per_s,
@@ -182,11 +280,36 @@ def calc(
             pue=pue,
             grid_g_co2_per_kwh=grid_g_co2_per_kwh,
             allow_negative_price=allow_negative_price,
+            price_currency=price_currency,
+            rates=rates,
         )
+        levers = None
+        if show_sensitivity:
+            # The levers act on the figures as shown: the price already in the result's currency.
+            levers = sensitivity(
+                power_w=power_w, tokens_per_s=tokens_per_s, price_per_kwh=r.price_per_kwh * r.rate,
+                currency=r.currency, query_tokens=query_tokens, pue=pue, grid_g_co2_per_kwh=grid_g_co2_per_kwh,
+                allow_negative_price=allow_negative_price,
+            )
     if as_json:
-        _print_json(r.to_dict())
+        d = r.to_dict()
+        d["rate_note"] = None if _rate_line(r) is None else RATE_CAVEAT
+        d["grid"] = None if region is None else region.to_dict()
+        if levers is not None:
+            d["sensitivity"] = levers.to_dict()
+        _print_json(d)
     else:
         _stdout().print(_calc_table(r))
+        line = _rate_line(r)
+        if line is not None:
+            print(line)  # one unwrapped line: the rate, its date and source stay greppable
+        if region is not None:
+            print(f"grid {region.code} ({region.name}): {fmt_number(region.g_co2_per_kwh)} gCO2e/kWh, "
+                  f"{region.year}, {region.source} ({region.licence})")
+        if levers is not None:
+            from .cli_economics import sensitivity_table  # that module imports this one
+
+            _stdout().print(sensitivity_table(levers))
 
 
 class RuleName(str, Enum):
@@ -503,6 +626,9 @@ def _root(
 
 
 from . import cli_attribute  # noqa: E402, F401  (registers ``attribute`` on app; imports names defined above)
+from . import cli_batch  # noqa: E402, F401  (registers ``batch``)
+from . import cli_carbon  # noqa: E402, F401  (registers ``carbon``)
+from . import cli_economics  # noqa: E402, F401  (registers ``sensitivity``, ``fleet``, ``floor``, ``crossover``)
 
 
 def cli(*args: str) -> int:

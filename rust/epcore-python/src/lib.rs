@@ -4,6 +4,9 @@
 use pyo3::prelude::*;
 
 mod attribute;
+mod batch;
+mod carbon;
+mod currency;
 mod economics;
 mod errors;
 mod files;
@@ -11,6 +14,7 @@ mod integrate;
 mod options;
 mod partial;
 mod requests;
+mod scenarios;
 mod token_counters;
 
 #[pymodule]
@@ -26,8 +30,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(files::sniff_format, m)?)?;
     m.add_class::<files::PyStreamIntegrator>()?;
     attribute::register(m)?;
+    batch::register(m)?;
+    carbon::register(m)?;
+    currency::register(m)?;
     economics::register(m)?;
     requests::register(m)?;
+    scenarios::register(m)?;
     token_counters::register(m)?;
     Ok(())
 }

@@ -22,6 +22,17 @@
 //! ```
 
 use crate::error::{Error, Result};
+use currency::Rates;
+
+pub mod batch;
+pub mod crossover;
+pub mod currency;
+pub mod fleet;
+pub mod floor;
+pub mod grid;
+pub mod ranges;
+pub mod sensitivity;
+pub mod series;
 
 /// Joules in a kilowatt-hour.
 pub const J_PER_KWH: f64 = 3.6e6;
@@ -125,6 +136,15 @@ pub struct SteadyState {
     pub inputs: Inputs,
     /// Currency of every cost figure (money is a code plus an amount).
     pub currency: String,
+    /// Currency `inputs.price_per_kwh` was given in.
+    pub price_currency: String,
+    /// Units of `currency` per unit of `price_currency`: 1 when they are the same.
+    pub rate: f64,
+    /// Reference day of `rate` (`YYYY-MM-DD`); `None` when no conversion was
+    /// needed or the rates came without a date.
+    pub rate_date: Option<String>,
+    /// Who published `rate`; `None` when no conversion was needed.
+    pub rate_source: Option<String>,
     pub it: Figures,
     pub facility: Option<Figures>,
 }
@@ -132,23 +152,79 @@ pub struct SteadyState {
 /// Compute the steady-state figures; every out-of-domain input is an
 /// [`Error::InvalidArgument`], and no figure is ever inf or NaN.
 pub fn steady_state(inputs: &Inputs) -> Result<SteadyState> {
+    steady_state_priced(inputs, None, None)
+}
+
+/// [`steady_state`] with the price typed in `price_currency` (default: the
+/// result currency `inputs.currency`) and converted with `rates` (default:
+/// the bundled ECB table, [`Rates::bundled`]). The result records the rate,
+/// its date and source.
+///
+/// ```
+/// use epcore_core::economics::{steady_state_priced, Inputs};
+/// use epcore_core::economics::currency::Rates;
+///
+/// let mut x = Inputs::new(5600.0, 2500.0);
+/// x.currency = "BRL".into();
+/// let fixed = Rates::from_mapping([("USD", 1.1252), ("BRL", 6.3957)], Some("2025-05-09"), "EUR", "fixed")?;
+/// let r = steady_state_priced(&x, Some("USD"), Some(&fixed))?;
+/// assert_eq!(r.rate, 6.3957 / 1.1252);
+/// assert!((r.it.cost_per_query - 2.488888888888889e-5 * r.rate).abs() < 1e-18);
+/// assert_eq!(r.rate_date.as_deref(), Some("2025-05-09"));
+/// # Ok::<(), epcore_core::Error>(())
+/// ```
+pub fn steady_state_priced(
+    inputs: &Inputs,
+    price_currency: Option<&str>,
+    rates: Option<&Rates>,
+) -> Result<SteadyState> {
     inputs.validate()?;
-    let it = figures(inputs, 1.0)?;
+    let price_currency = price_currency.unwrap_or(&inputs.currency);
+    currency::decimals("price_currency", price_currency)?;
+    let (rate, rate_date, rate_source) = if price_currency == inputs.currency {
+        (1.0, None, None)
+    } else {
+        let bundled;
+        let table = match rates {
+            Some(t) => t,
+            None => {
+                bundled = Rates::bundled();
+                &bundled
+            }
+        };
+        let rate = table.rate(price_currency, &inputs.currency)?;
+        (rate, table.date.clone(), Some(table.source.clone()))
+    };
+    // rate = 1 is exact, so unconverted prices keep every figure's single rounding.
+    let price = inputs.price_per_kwh * rate;
+    if !price.is_finite() {
+        return Err(invalid(
+            "price_per_kwh",
+            inputs.price_per_kwh,
+            "overflows double precision once converted",
+        ));
+    }
+    let it = figures(inputs, 1.0, price)?;
     let facility = if inputs.pue > 1.0 {
-        Some(figures(inputs, inputs.pue)?)
+        Some(figures(inputs, inputs.pue, price)?)
     } else {
         None
     };
     Ok(SteadyState {
         inputs: inputs.clone(),
         currency: inputs.currency.clone(),
+        price_currency: price_currency.to_string(),
+        rate,
+        rate_date,
+        rate_source,
         it,
         facility,
     })
 }
 
-/// Figures for energy scaled by `overhead` (1 for IT, the PUE for the facility).
-fn figures(x: &Inputs, overhead: f64) -> Result<Figures> {
+/// Figures for energy scaled by `overhead` (1 for IT, the PUE for the facility),
+/// at `price` per kWh in the result currency.
+fn figures(x: &Inputs, overhead: f64, price: f64) -> Result<Figures> {
     // With overhead = 1 the product is exact, so IT figures keep a single rounding.
     let p = x.power_w * overhead;
     let t = x.tokens_per_s;
@@ -159,9 +235,9 @@ fn figures(x: &Inputs, overhead: f64) -> Result<Figures> {
         joules_per_token: p / t,
         wh_per_token: p / (t * J_PER_WH),
         kwh_per_million_tokens: p * TOKENS_PER_MILLION / per_kwh_den,
-        cost_per_million_tokens: p * TOKENS_PER_MILLION * x.price_per_kwh / per_kwh_den,
+        cost_per_million_tokens: p * TOKENS_PER_MILLION * price / per_kwh_den,
         wh_per_query: p * q / (t * J_PER_WH),
-        cost_per_query: p * q * x.price_per_kwh / per_kwh_den,
+        cost_per_query: p * q * price / per_kwh_den,
         queries_per_kwh: per_kwh_den / (p * q),
         tokens_per_kwh: per_kwh_den / p,
         g_co2_per_query: carbon(q),
@@ -225,15 +301,10 @@ fn positive(name: &str, v: f64) -> Result<()> {
     }
 }
 
+/// Malformed codes are an `InvalidArgument`; well-formed codes that are not
+/// active ISO 4217 currencies an `UnknownCode` with close matches.
 fn check_currency(code: &str) -> Result<()> {
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Ok(());
-    }
-    Err(Error::InvalidArgument {
-        name: "currency".into(),
-        value: code.into(),
-        reason: "expected a three-letter upper-case ISO 4217 code such as USD or EUR".into(),
-    })
+    currency::decimals("currency", code).map(|_| ())
 }
 
 #[cfg(test)]
@@ -375,6 +446,33 @@ mod tests {
             let e = steady_state(&x).expect_err("the test input is invalid");
             assert!(e.to_string().starts_with(&format!("{name} = ")), "{e}");
         }
+    }
+
+    #[test]
+    fn price_in_another_currency() {
+        let mut x = Inputs::new(5600.0, 2500.0);
+        let usd = steady_state(&x).expect("valid");
+        assert_eq!((usd.rate, usd.rate_date.as_deref()), (1.0, None));
+        assert_eq!(usd.price_currency, "USD");
+        x.currency = "EUR".into();
+        let eur = steady_state_priced(&x, Some("USD"), None).expect("valid");
+        assert_eq!(eur.rate, 1.0 / 1.1252);
+        assert_eq!(eur.rate_date.as_deref(), Some("2025-05-09"));
+        assert!(close(
+            eur.it.cost_per_query,
+            usd.it.cost_per_query / 1.1252,
+            1e-15
+        ));
+        assert_eq!(eur.it.joules_per_token, usd.it.joules_per_token);
+        x.currency = "AED".into();
+        let e = steady_state_priced(&x, Some("USD"), None).expect_err("no AED rate");
+        assert!(e.to_string().contains("pass a rate"), "{e}");
+        x.currency = "USX".into();
+        let e = steady_state(&x).expect_err("unknown");
+        assert_eq!(e.code(), "unknown_code");
+        x.currency = "USD".into();
+        let e = steady_state_priced(&x, Some("usd"), None).expect_err("malformed");
+        assert!(e.to_string().starts_with("price_currency = usd"), "{e}");
     }
 
     #[test]
