@@ -437,3 +437,21 @@ def test_cli_errors(scenarios_csv: Path, tmp_path: Path) -> None:
     assert code == 0, stderr
     code, _, stderr = run_cli("batch", str(nocol), "--out", str(tmp_path / "r.csv"), "--column", "watts")
     assert code == 2
+
+
+def test_a_price_in_another_currency_is_converted_as_steady_state_does() -> None:
+    rates = epcore.Rates.from_mapping({"USD": 1.1252, "BRL": 6.3957}, date="2025-05-09")
+    power = np.array([5600.0, 700.0, 1200.0])
+    r = epcore.batch(power_w=power, tokens_per_s=2500.0, price_per_kwh=0.08, price_currency="USD",
+                     currency="BRL", rates=rates, outputs=["cost_per_million_tokens", "cost_per_query"])
+    assert (r.currency, r.rate_date) == ("BRL", "2025-05-09")
+    assert r.rate == pytest.approx(6.3957 / 1.1252, rel=1e-15)
+    for i, p in enumerate(power):
+        one = epcore.steady_state(power_w=float(p), tokens_per_s=2500.0, price_per_kwh=0.08, price_currency="USD",
+                                  currency="BRL", rates=rates)
+        assert r["cost_per_million_tokens"][i] == pytest.approx(one.cost_per_million_tokens, rel=1e-15)
+        assert r["cost_per_query"][i] == pytest.approx(one.cost_per_query, rel=1e-15)
+    # The default price (0.08 of the price's currency) is converted too.
+    d = epcore.batch(power_w=power, tokens_per_s=2500.0, price_currency="USD", currency="BRL", rates=rates,
+                     outputs=["cost_per_query"])
+    assert d["cost_per_query"][0] == pytest.approx(r["cost_per_query"][0], rel=1e-15)

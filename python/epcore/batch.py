@@ -44,7 +44,11 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from .currency import Rates
 from .exceptions import ConfigError, SchemaError
+
+# steady_state's default price, per kWh in the price's currency.
+_DEFAULT_PRICE_PER_KWH = 0.08
 
 __all__ = ["BATCH_INPUTS", "BatchInvalidRow", "BatchQuality", "BatchResult", "batch", "batch_output_names"]
 
@@ -108,11 +112,16 @@ class BatchResult(Mapping[str, Float64Array]):
     """
 
     def __init__(self, columns: dict[str, Float64Array], valid: npt.NDArray[np.bool_] | None,
-                 quality: BatchQuality, currency: str) -> None:
+                 quality: BatchQuality, currency: str, rate: float = 1.0, rate_date: str | None = None,
+                 rate_source: str | None = None) -> None:
         self._cols = columns
         self.valid = valid
         self.quality = quality
         self.currency = currency
+        #: Units of ``currency`` per unit of the price's currency (1.0 when they are the same).
+        self.rate = rate
+        self.rate_date = rate_date
+        self.rate_source = rate_source
 
     def __getitem__(self, name: str) -> Float64Array:
         return self._cols[name]
@@ -176,6 +185,8 @@ def batch(
     grid_g_co2_per_kwh: Any = None,
     columns: Mapping[str, str] | None = None,
     currency: str = "USD",
+    price_currency: str | None = None,
+    rates: Rates | None = None,
     allow_negative_price: bool = False,
     outputs: Sequence[str] | None = None,
     threads: int = 0,
@@ -199,6 +210,11 @@ def batch(
     (energy × PUE) when ``pue`` is an array or above 1. ``out``: a previous
     :class:`BatchResult` or a dict of float64 arrays to write into instead
     of allocating. ``threads``: 0 uses every core; the values never depend on it.
+
+    ``price_per_kwh`` is in ``price_currency`` (default: ``currency``); when
+    they differ it is converted once with ``rates`` (default: the bundled ECB
+    reference rates) and the result carries ``rate``, ``rate_date`` and
+    ``rate_source``, as :func:`epcore.steady_state` does.
 
     A row outside the domain (zero, negative or non-finite power, throughput
     or query size, PUE < 1, a negative price without ``allow_negative_price``,
@@ -250,6 +266,13 @@ def batch(
                               hint="name the table's columns with columns={'power_w': '<its column>', ...}")
         raise TypeError(f"batch() needs {' and '.join(missing)}")
     n = _rows(cols)
+    rate, rate_date, rate_source = 1.0, None, None
+    if price_currency is not None and price_currency != currency:
+        table = Rates.bundled() if rates is None else rates
+        rate, rate_date, rate_source = table.rate(price_currency, currency), table.date, table.source
+        price = cols.get("price_per_kwh", _DEFAULT_PRICE_PER_KWH)
+        # One multiplication per row, before the fused pass: the core then works in `currency`.
+        cols["price_per_kwh"] = price * rate
     names = list(_core.batch_default_outputs(cols)) if outputs is None else list(outputs)
     out_cols, valid = _outputs(names, n, out, on_invalid, cols)
     q = _core.batch_convert(cols, list(out_cols.items()), valid, currency=currency,
@@ -260,7 +283,7 @@ def batch(
         first_invalid=None if first is None else BatchInvalidRow(**first),
         threads=int(q["threads"]), on_invalid=on_invalid,
     )
-    return BatchResult(out_cols, valid, quality, currency)
+    return BatchResult(out_cols, valid, quality, currency, rate, rate_date, rate_source)
 
 
 def _column(name: str, v: Any) -> Float64Array | float:

@@ -161,7 +161,9 @@ def batch_command(
                                                    "average is 1.56, Uptime 2024]; > 1 adds facility figures.")] = None,
     grid_g_co2_per_kwh: Annotated[float | None, typer.Option(help="Grid intensity, gCO2/kWh, when the file has no "
                                                                   "grid_g_co2_per_kwh column; adds carbon.")] = None,
-    currency: Annotated[str, typer.Option(help="ISO 4217 code of the prices and of every cost figure.")] = "USD",
+    currency: Annotated[str, typer.Option(help="ISO 4217 code of every cost figure.")] = "USD",
+    price_currency: Annotated[str | None, typer.Option(help="ISO 4217 code of the prices (default: --currency); "
+                                                            "converted with the bundled ECB reference rates.")] = None,
     allow_negative_price: Annotated[bool, typer.Option("--allow-negative-price",
                                                        help="Accept negative prices.")] = False,
     column: Annotated[list[str] | None, typer.Option(help="INPUT=COLUMN: read an input from a column of another "
@@ -195,7 +197,7 @@ def batch_command(
             stage(f"converting {table.num_rows:,} rows", None)
             result = batch(table, columns=renames or None, price_per_kwh=price_per_kwh, query_tokens=query_tokens,
                            pue=pue, grid_g_co2_per_kwh=grid_g_co2_per_kwh, currency=currency,
-                           allow_negative_price=allow_negative_price, outputs=names, threads=threads,
+                           price_currency=price_currency, allow_negative_price=allow_negative_price, outputs=names, threads=threads,
                            on_invalid=on_invalid.value)
             table_out = _output_table(table, result, keep_inputs=not no_inputs)
             _write(table_out, out, kind, stage(f"writing {out.name}", table_out.num_rows))
@@ -211,7 +213,8 @@ def batch_command(
                         f"written as nulls{where}")
     if as_json:
         summary: dict[str, Any] = {"input": str(scenarios), "out": str(out), **q.to_dict(),
-                                   "outputs": list(result), "currency": result.currency,
+                                   "outputs": list(result), "currency": result.currency, "rate": result.rate,
+                                   "rate_date": result.rate_date, "rate_source": result.rate_source,
                                    "seconds": round(seconds, 3)}
         _print_json(summary)
         return
