@@ -41,8 +41,9 @@ $(VENV)/.built: $(VENV)/.deps $(RUST_SRC)
 build: $(VENV)/.built  ## build the Rust core and install epcore into .venv
 
 .PHONY: demo
-demo: build  ## the seed scenario, then bundled samples: a power trace, an nvidia-smi log (gzip), a request log, energy per request
+demo: build  ## the seed scenario (and in BRL, facility, German grid, levers), then bundled samples: a power trace, an nvidia-smi log (gzip), a request log, energy per request
 	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --currency USD --query-tokens 500
+	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --price-currency USD --currency BRL --pue 1.3 --grid DE --sensitivity
 	$(VENV)/bin/epcore energy tests/data/sample_trace.csv
 	$(VENV)/bin/epcore energy tests/data/sample_nvidia_smi.csv.gz --tz Europe/Berlin
 	$(VENV)/bin/epcore tokens tests/data/sample_requests.csv

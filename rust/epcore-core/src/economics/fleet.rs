@@ -23,7 +23,7 @@
 //! # Ok::<(), epcore_core::Error>(())
 //! ```
 
-use super::{Inputs, J_PER_KWH};
+use super::{finite, invalid, positive, Inputs, J_PER_KWH};
 use crate::error::{Error, Result};
 
 /// Hours in a 365-day year: the default period.
@@ -230,30 +230,6 @@ fn check_range(f: &Fleet) -> Result<()> {
     })
 }
 
-fn invalid(name: &str, value: f64, reason: &str) -> Error {
-    Error::InvalidArgument {
-        name: name.into(),
-        value: value.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn finite(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(invalid(name, v, "must be a finite number"))
-    }
-}
-
-fn positive(name: &str, v: f64) -> Result<()> {
-    finite(name, v)?;
-    if v > 0.0 {
-        Ok(())
-    } else {
-        Err(invalid(name, v, "must be > 0"))
-    }
-}
 
 #[cfg(test)]
 mod tests {

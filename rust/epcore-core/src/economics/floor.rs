@@ -23,7 +23,7 @@
 //! # Ok::<(), epcore_core::Error>(())
 //! ```
 
-use super::Inputs;
+use super::{finite, invalid, Inputs};
 use crate::error::{Error, Result};
 
 /// Megajoules per kWh: J/token × 10⁶ tokens ÷ 3.6·10⁶ J/kWh = J/token ÷ 3.6.
@@ -195,18 +195,12 @@ fn line(x: &FloorInputs, price: f64, joules_per_token: f64) -> FloorLine {
 }
 
 fn non_negative(name: &str, v: f64) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        return Ok(());
+    finite(name, v)?;
+    if v >= 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(name, v, "must be >= 0"))
     }
-    Err(Error::InvalidArgument {
-        name: name.into(),
-        value: v.to_string(),
-        reason: if v.is_finite() {
-            "must be >= 0".into()
-        } else {
-            "must be a finite number".into()
-        },
-    })
 }
 
 #[cfg(test)]

@@ -276,7 +276,7 @@ fn check_range(x: &Inputs, f: &Figures) -> Result<()> {
     })
 }
 
-fn invalid(name: &str, value: f64, reason: &str) -> Error {
+pub(crate) fn invalid(name: &str, value: f64, reason: &str) -> Error {
     Error::InvalidArgument {
         name: name.into(),
         value: value.to_string(),
@@ -284,7 +284,7 @@ fn invalid(name: &str, value: f64, reason: &str) -> Error {
     }
 }
 
-fn finite(name: &str, v: f64) -> Result<()> {
+pub(crate) fn finite(name: &str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())
     } else {
@@ -292,7 +292,7 @@ fn finite(name: &str, v: f64) -> Result<()> {
     }
 }
 
-fn positive(name: &str, v: f64) -> Result<()> {
+pub(crate) fn positive(name: &str, v: f64) -> Result<()> {
     finite(name, v)?;
     if v > 0.0 {
         Ok(())
