@@ -12,11 +12,15 @@ use crate::{Error, Result};
 
 pub const CHUNKS: [usize; 4] = [1, 7, 4096, 1 << 20];
 
-/// A file with `body` under `epcore-{dir}-{pid}` in the temp directory. Each
-/// test module passes its own `dir`: tests run in parallel and reuse short
-/// file names, so a shared directory would let them overwrite each other.
+/// A file with `body` under `epcore-{dir}-{pid}-{thread}` in the temp
+/// directory. Tests run in parallel threads and reuse short names
+/// ("real.csv"): with one directory per process, one test truncating a file
+/// another was reading made reads fail at random. A test writing the same
+/// name twice still gets the same path, so results that name it compare equal.
 pub fn write(dir: &str, name: &str, body: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("epcore-{dir}-{}", std::process::id()));
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+    let dir = std::env::temp_dir().join(format!("epcore-{dir}-{}-{thread}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let p = dir.join(name);
     std::fs::File::create(&p)
