@@ -929,7 +929,7 @@ mod tests {
             Level::It => &r.it,
             Level::Facility => r.facility.as_ref().unwrap_or(&r.it),
         };
-        pick(f, o.figure).unwrap()
+        pick(f, o.figure).expect("the test input is valid")
     }
 
     /// A deterministic spread of inputs, some outside the fast box but valid.
@@ -988,14 +988,14 @@ mod tests {
         };
         let outs = default_outputs(&cols);
         assert_eq!(outs.len(), 20);
-        let got = run(&cols, &outs, 1).unwrap();
+        let got = run(&cols, &outs, 1).expect("the test input is valid");
         for i in (0..n).step_by(7) {
             let mut x = Inputs::new(d[0][i], d[1][i]);
             x.price_per_kwh = d[2][i];
             x.query_tokens = d[3][i];
             x.pue = d[4][i];
             x.grid_g_co2_per_kwh = Some(d[5][i]);
-            let r = steady_state(&x).unwrap();
+            let r = steady_state(&x).expect("the test input is valid");
             for (k, o) in outs.iter().enumerate() {
                 assert_eq!(
                     got[k][i].to_bits(),
@@ -1007,7 +1007,7 @@ mod tests {
         }
         for threads in [2, 3, 8] {
             assert_eq!(
-                run(&cols, &outs, threads).unwrap(),
+                run(&cols, &outs, threads).expect("the test input is valid"),
                 got,
                 "{threads} threads"
             );
@@ -1020,11 +1020,14 @@ mod tests {
         let cols = Columns::new(Column::Array(&p), Column::Scalar(2500.0));
         let outs = default_outputs(&cols);
         assert_eq!(outs.len(), 8, "no carbon, no facility at PUE 1");
-        let got = run(&cols, &outs, 0).unwrap();
+        let got = run(&cols, &outs, 0).expect("the test input is valid");
         assert_eq!(got[0], [2.24, 0.28, 0.0004]);
         let all_scalar = Columns::new(Column::Scalar(5600.0), Column::Scalar(2500.0));
-        assert_eq!(all_scalar.rows().unwrap(), 1);
-        assert_eq!(run(&all_scalar, &outs, 0).unwrap()[0], [2.24]);
+        assert_eq!(all_scalar.rows().expect("the test input is valid"), 1);
+        assert_eq!(
+            run(&all_scalar, &outs, 0).expect("the test input is valid")[0],
+            [2.24]
+        );
     }
 
     #[test]
@@ -1040,7 +1043,7 @@ mod tests {
             let e = run(&cols, &outs, threads).unwrap_err();
             assert_eq!(e.to_string(), "row 70000: tokens_per_s = -3: must be > 0");
             assert_eq!(e.error.code(), "invalid_argument");
-            let row = e.row.unwrap();
+            let row = e.row.expect("the test input is valid");
             assert_eq!((row.row, row.column.as_str()), (70_000, "tokens_per_s"));
         }
     }
@@ -1057,12 +1060,13 @@ mod tests {
             ..Options::default()
         };
         let mut outs = [(Output::it(Figure::JoulesPerToken), &mut jpt[..])];
-        let q = convert(&cols, &mut outs, Some(&mut valid), &opts).unwrap();
+        let q =
+            convert(&cols, &mut outs, Some(&mut valid), &opts).expect("the test input is valid");
         assert_eq!(valid, [true, false, false, false]);
         assert_eq!(jpt[0], 2.24);
         assert!(jpt[1..].iter().all(|v| v.is_nan()));
         assert_eq!(q.n_invalid, 3);
-        let first = q.first_invalid.unwrap();
+        let first = q.first_invalid.expect("the test input is valid");
         assert_eq!((first.row, first.column.as_str()), (1, "power_w"));
     }
 
@@ -1072,7 +1076,10 @@ mod tests {
         let cols = Columns::new(Column::Array(&[1e-300]), Column::Array(&[1e10]));
         let e = run(&cols, &[Output::it(Figure::JoulesPerToken)], 1).unwrap_err();
         assert!(e.error.reason().contains("double precision"), "{e}");
-        assert_eq!(e.row.unwrap().column, "power_w / tokens_per_s");
+        assert_eq!(
+            e.row.expect("the test input is valid").column,
+            "power_w / tokens_per_s"
+        );
     }
 
     #[test]
@@ -1106,7 +1113,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for o in Output::all() {
-            assert_eq!(Output::parse(&o.name()).unwrap(), o);
+            assert_eq!(
+                Output::parse(&o.name()).expect("the test input is valid"),
+                o
+            );
         }
         let e = Output::parse("nonsense_entirely").unwrap_err();
         assert_eq!(e.code(), "unknown_code");

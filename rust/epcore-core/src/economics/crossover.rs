@@ -13,7 +13,7 @@
 //! // 1300 MWh of training; 5e7 queries a day at 0.31111 Wh (2.24 J/token × 500 tokens).
 //! let c = crossover(&CrossoverInputs::new(1300.0, 5e7, 2.24 * 500.0 / 3600.0))?;
 //! assert!((c.inference_mwh_per_day - 15.555_555_555_555_555).abs() < 1e-12);
-//! assert!((c.days_to_cross.unwrap() - 83.571_428_571_428_57).abs() < 1e-10);
+//! assert!((c.days_to_cross.expect("the example is valid") - 83.571_428_571_428_57).abs() < 1e-10);
 //! assert!((c.ratio_after_months - 4.370_512_820_512_82).abs() < 1e-12); // 12 months
 //!
 //! let idle = crossover(&CrossoverInputs::new(1300.0, 0.0, 0.3))?;
@@ -147,10 +147,12 @@ mod tests {
         let mut x = CrossoverInputs::new(1300.0, 5e7, 0.3);
         x.pue = 1.2;
         x.months = 6.0;
-        let c = crossover(&x).unwrap();
-        let d = c.days_to_cross.unwrap();
+        let c = crossover(&x).expect("the test input is valid");
+        let d = c.days_to_cross.expect("the test input is valid");
         assert!((d * c.inference_mwh_per_day - 1300.0).abs() < 1e-9);
-        assert!((c.months_to_cross.unwrap() * DAYS_PER_MONTH - d).abs() < 1e-9);
+        assert!(
+            (c.months_to_cross.expect("the test input is valid") * DAYS_PER_MONTH - d).abs() < 1e-9
+        );
         assert!((c.ratio_after_months * 1300.0 - c.inference_mwh_after_months).abs() < 1e-9);
     }
 
@@ -158,7 +160,7 @@ mod tests {
     fn zero_months_and_zero_queries() {
         let mut x = CrossoverInputs::new(1300.0, 0.0, 0.3);
         x.months = 0.0;
-        let c = crossover(&x).unwrap();
+        let c = crossover(&x).expect("the test input is valid");
         assert_eq!(c.days_to_cross, None);
         assert_eq!(c.months_to_cross, None);
         assert_eq!(c.ratio_after_months, 0.0);

@@ -19,7 +19,7 @@
 //! assert!((f.it.energy_mwh - 35_320.32).abs() < 1e-8); // 8760 h
 //! assert!((f.it.cost - 2_825_625.6).abs() < 1e-6); // 0.08 USD/kWh
 //! // No idle power: a token costs what it costs at full load.
-//! assert!((f.it.cost_per_million_tokens.unwrap() - 0.049_777_777_777_777_78).abs() < 1e-15);
+//! assert!((f.it.cost_per_million_tokens.expect("the example is valid") - 0.049_777_777_777_777_78).abs() < 1e-15);
 //! # Ok::<(), epcore_core::Error>(())
 //! ```
 
@@ -230,7 +230,6 @@ fn check_range(f: &Fleet) -> Result<()> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,7 +249,7 @@ mod tests {
         let mut x = seed();
         x.pue = 1.56;
         x.grid_g_co2_per_kwh = Some(400.0);
-        let f = fleet(&x).unwrap();
+        let f = fleet(&x).expect("the test input is valid");
         // 1200 × 0.6 × 5600 W = 4.032 MW; × 8760 h = 35,320.32 MWh.
         assert!(close(f.draw_w_per_node, 3360.0));
         assert!(close(f.it.power_mw, 4.032));
@@ -258,13 +257,28 @@ mod tests {
         assert!(close(f.it.energy_mwh, 35_320.32));
         assert!(close(f.facility.cost, 35_320.32 * 1.56 * 80.0));
         // 35,320.32 MWh × 400 t/TWh... = 14,128.128 t at the IT level.
-        assert!(close(f.it.t_co2.unwrap(), 14_128.128));
-        // 1200 × 0.6 × 2500 tok/s × 8760 h × 3600 s.
-        assert!(close(f.tokens.unwrap(), 5.676_48e13));
-        assert!(close(f.it.joules_per_token.unwrap(), 2.24));
-        assert!(close(f.facility.joules_per_token.unwrap(), 2.24 * 1.56));
         assert!(close(
-            f.it.g_co2_per_million_tokens.unwrap(),
+            f.it.t_co2.expect("the test input is valid"),
+            14_128.128
+        ));
+        // 1200 × 0.6 × 2500 tok/s × 8760 h × 3600 s.
+        assert!(close(
+            f.tokens.expect("the test input is valid"),
+            5.676_48e13
+        ));
+        assert!(close(
+            f.it.joules_per_token.expect("the test input is valid"),
+            2.24
+        ));
+        assert!(close(
+            f.facility
+                .joules_per_token
+                .expect("the test input is valid"),
+            2.24 * 1.56
+        ));
+        assert!(close(
+            f.it.g_co2_per_million_tokens
+                .expect("the test input is valid"),
             2.24 / 3.6 * 400.0
         ));
     }
@@ -273,17 +287,27 @@ mod tests {
     fn idle_power_raises_cost_per_token_at_low_load() {
         let mut x = seed();
         x.idle_power_w_per_node = 1600.0;
-        let busy = fleet(&x).unwrap();
+        let busy = fleet(&x).expect("the test input is valid");
         x.utilization = 0.3;
-        let quiet = fleet(&x).unwrap();
+        let quiet = fleet(&x).expect("the test input is valid");
         // draw = 1600 + 0.3 × 4000 = 2800 W for 750 tok/s: 3.7333 J/token.
         assert!(close(quiet.draw_w_per_node, 2800.0));
-        assert!(close(quiet.it.joules_per_token.unwrap(), 2800.0 / 750.0));
+        assert!(close(
+            quiet.it.joules_per_token.expect("the test input is valid"),
+            2800.0 / 750.0
+        ));
         assert!(
-            quiet.it.cost_per_million_tokens.unwrap() > busy.it.cost_per_million_tokens.unwrap()
+            quiet
+                .it
+                .cost_per_million_tokens
+                .expect("the test input is valid")
+                > busy
+                    .it
+                    .cost_per_million_tokens
+                    .expect("the test input is valid")
         );
         x.utilization = 0.0;
-        let off = fleet(&x).unwrap();
+        let off = fleet(&x).expect("the test input is valid");
         assert_eq!(off.tokens, Some(0.0));
         assert_eq!(off.it.joules_per_token, None);
         assert_eq!(off.it.cost_per_million_tokens, None);

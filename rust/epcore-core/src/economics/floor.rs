@@ -16,10 +16,10 @@
 //! let f = api_floor(&FloorInputs::new(0.60, 2.24))?;
 //! let o = f.output;
 //! assert!((o.energy_cost_per_mtok - 0.049_777_777_777_777_78).abs() < 1e-15);
-//! assert!((o.energy_share.unwrap() - 0.082_962_962_962_962_96).abs() < 1e-15);
+//! assert!((o.energy_share.expect("the example is valid") - 0.082_962_962_962_962_96).abs() < 1e-15);
 //! assert!((o.margin_per_mtok - 0.550_222_222_222_222_2).abs() < 1e-15);
 //! // 0.60 × 3.6 / 0.08 = 27 J/token before energy alone eats the price.
-//! assert!((o.break_even_joules_per_token.unwrap() - 27.0).abs() < 1e-12);
+//! assert!((o.break_even_joules_per_token.expect("the example is valid") - 27.0).abs() < 1e-12);
 //! # Ok::<(), epcore_core::Error>(())
 //! ```
 
@@ -221,7 +221,7 @@ mod tests {
         x.input_tokens = 1500.0;
         x.output_tokens = 500.0;
         x.pue = 1.2;
-        let f = api_floor(&x).unwrap();
+        let f = api_floor(&x).expect("the test input is valid");
         assert!(close(f.input.energy_cost_per_mtok, 0.2 * 1.2 * 0.08 / 3.6));
         assert!(close(
             f.output.energy_cost_per_mtok,
@@ -235,16 +235,21 @@ mod tests {
             0.25 * f.output.energy_cost_per_mtok + 0.75 * f.input.energy_cost_per_mtok
         ));
         assert!(close(
-            f.output.break_even_joules_per_token.unwrap(),
+            f.output
+                .break_even_joules_per_token
+                .expect("the test input is valid"),
             0.6 * 3.6 / (1.2 * 0.08)
         ));
-        let h = f.output.headroom.unwrap();
+        let h = f.output.headroom.expect("the test input is valid");
         assert!(close(
             h * f.output.joules_per_token,
-            f.output.break_even_joules_per_token.unwrap()
+            f.output
+                .break_even_joules_per_token
+                .expect("the test input is valid")
         ));
         assert!(close(
-            f.output.energy_share.unwrap() + f.output.margin_share.unwrap(),
+            f.output.energy_share.expect("the test input is valid")
+                + f.output.margin_share.expect("the test input is valid"),
             1.0
         ));
     }
@@ -252,13 +257,13 @@ mod tests {
     #[test]
     fn free_prices_are_none_not_inf() {
         let mut x = FloorInputs::new(0.0, 2.24);
-        let f = api_floor(&x).unwrap();
+        let f = api_floor(&x).expect("the test input is valid");
         assert_eq!(f.output.energy_share, None);
         assert_eq!(f.output.margin_share, None);
         assert_eq!(f.output.break_even_joules_per_token, Some(0.0));
         x.price_per_kwh = 0.0;
         x.output_price_per_mtok = 1.0;
-        let f = api_floor(&x).unwrap();
+        let f = api_floor(&x).expect("the test input is valid");
         assert_eq!(f.output.break_even_joules_per_token, None);
         assert_eq!(f.output.headroom, None);
         assert_eq!(f.output.energy_share, Some(0.0));

@@ -402,20 +402,23 @@ mod tests {
         let mut x = Inputs::new(5600.0, 2500.0);
         x.pue = 1.3;
         x.grid_g_co2_per_kwh = Some(400.0);
-        let b = steady_state_ranges(&SteadyStateRanges::from_inputs(&x)).unwrap();
-        let r = steady_state(&x).unwrap();
+        let b = steady_state_ranges(&SteadyStateRanges::from_inputs(&x))
+            .expect("the test input is valid");
+        let r = steady_state(&x).expect("the test input is valid");
         assert_eq!(
             b.it.joules_per_token,
             Interval::point(r.it.joules_per_token)
         );
-        let fac = r.facility.unwrap();
+        let fac = r.facility.expect("the test input is valid");
         assert_eq!(
             b.facility.cost_per_query,
             Interval::point(fac.cost_per_query)
         );
         assert_eq!(
             b.facility.g_co2_per_query,
-            Some(Interval::point(fac.g_co2_per_query.unwrap()))
+            Some(Interval::point(
+                fac.g_co2_per_query.expect("the test input is valid")
+            ))
         );
     }
 
@@ -428,7 +431,7 @@ mod tests {
         x.pue = iv(1.1, 1.6);
         x.query_tokens = iv(200.0, 900.0);
         x.grid_g_co2_per_kwh = Some(iv(50.0, 700.0));
-        let b = steady_state_ranges(&x).unwrap();
+        let b = steady_state_ranges(&x).expect("the test input is valid");
         for (p, t, c, q, pue, g) in [
             (5600.0, 2500.0, 0.08, 500.0, 1.56, 400.0),
             (4000.0, 3000.0, 0.2, 900.0, 1.1, 50.0),
@@ -438,16 +441,16 @@ mod tests {
             i.query_tokens = q;
             i.pue = pue;
             i.grid_g_co2_per_kwh = Some(g);
-            let r = steady_state(&i).unwrap();
-            let fac = r.facility.unwrap();
+            let r = steady_state(&i).expect("the test input is valid");
+            let fac = r.facility.expect("the test input is valid");
             assert!(b.facility.joules_per_token.contains(fac.joules_per_token));
             assert!(b.facility.queries_per_kwh.contains(fac.queries_per_kwh));
             assert!(b.it.cost_per_query.contains(r.it.cost_per_query));
             assert!(b
                 .facility
                 .g_co2_per_query
-                .unwrap()
-                .contains(fac.g_co2_per_query.unwrap()));
+                .expect("the test input is valid")
+                .contains(fac.g_co2_per_query.expect("the test input is valid")));
         }
         // J/token: min power ÷ max throughput, max ÷ min.
         assert_eq!(b.it.joules_per_token.min, 4000.0 / 3000.0);
@@ -461,7 +464,7 @@ mod tests {
         x.allow_negative_price = true;
         x.price_per_kwh = iv(-0.05, -0.01);
         x.power_w = iv(5000.0, 6000.0);
-        let b = steady_state_ranges(&x).unwrap();
+        let b = steady_state_ranges(&x).expect("the test input is valid");
         // The most negative cost: most power at the most negative price.
         let want = 6000.0 * 1e6 * -0.05 / (2500.0 * 3.6e6);
         assert!((b.it.cost_per_million_tokens.min - want).abs() < 1e-15);
@@ -490,21 +493,21 @@ mod tests {
         let mut x = FleetRanges::from_inputs(&p);
         x.utilization = iv(0.4, 0.8);
         x.nodes = iv(1000.0, 1200.0);
-        let b = fleet_ranges(&x).unwrap();
+        let b = fleet_ranges(&x).expect("the test input is valid");
         // Draw: 1000 + u × 4600.
         assert_eq!(
             b.draw_w_per_node,
             iv(1000.0 + 0.4 * 4600.0, 1000.0 + 0.8 * 4600.0)
         );
-        let j = b.it.joules_per_token.unwrap();
+        let j = b.it.joules_per_token.expect("the test input is valid");
         assert!((j.max - (1000.0 + 0.4 * 4600.0) / (0.4 * 2500.0)).abs() < 1e-12);
         assert!((j.min - (1000.0 + 0.8 * 4600.0) / (0.8 * 2500.0)).abs() < 1e-12);
-        let point = fleet(&p).unwrap();
+        let point = fleet(&p).expect("the test input is valid");
         assert!(b.it.cost.contains(point.it.cost));
         assert_eq!(b.it.t_co2, None);
         x.utilization = iv(0.0, 0.5);
-        let b = fleet_ranges(&x).unwrap();
+        let b = fleet_ranges(&x).expect("the test input is valid");
         assert_eq!(b.it.joules_per_token, None); // unbounded at zero load
-        assert!(b.tokens.unwrap().min == 0.0);
+        assert!(b.tokens.expect("the test input is valid").min == 0.0);
     }
 }

@@ -331,7 +331,7 @@ mod tests {
             &seed(),
             &[Scenario::scale("x", Lever::ThroughputPerWatt, 2.0)],
         )
-        .unwrap();
+        .expect("the test input is valid");
         let o = &s.outcomes[0];
         for name in [
             "joules_per_token",
@@ -356,21 +356,25 @@ mod tests {
             (Lever::QueryTokens, "wh_per_query", 2.0),
         ];
         for (lever, name, ratio) in cases {
-            let s = sensitivity(&base, &[Scenario::scale("x", lever, 2.0)]).unwrap();
-            let rel = s.outcomes[0].relative_change(name).unwrap();
+            let s = sensitivity(&base, &[Scenario::scale("x", lever, 2.0)])
+                .expect("the test input is valid");
+            let rel = s.outcomes[0]
+                .relative_change(name)
+                .expect("the test input is valid");
             assert!(
                 (rel - (ratio - 1.0)).abs() < 1e-14,
                 "{lever:?} {name} {rel}"
             );
         }
-        let s = sensitivity(&base, &[Scenario::scale("x", Lever::Price, 2.0)]).unwrap();
+        let s = sensitivity(&base, &[Scenario::scale("x", Lever::Price, 2.0)])
+            .expect("the test input is valid");
         assert_eq!(s.outcomes[0].relative_change("joules_per_token"), Some(0.0));
     }
 
     #[test]
     fn presets_run_on_the_seed() {
         let base = seed();
-        let s = sensitivity(&base, &presets(&base)).unwrap();
+        let s = sensitivity(&base, &presets(&base)).expect("the test input is valid");
         assert_eq!(s.outcomes.len(), 5);
         assert_eq!(s.outcomes[3].scenario.name, "PUE 1 → 1.1");
         assert!((s.outcomes[3].figures.joules_per_token - 2.464).abs() < 1e-12);
@@ -378,7 +382,7 @@ mod tests {
             .scenario
             .note
             .as_deref()
-            .unwrap()
+            .expect("the test input is valid")
             .contains("illustrative"));
     }
 
@@ -392,7 +396,7 @@ mod tests {
                 Scenario::scale("grid", Lever::GridIntensity, 0.5),
             ],
         )
-        .unwrap();
+        .expect("the test input is valid");
         assert_eq!(s.outcomes[0].figures.joules_per_token, 1.0);
         assert_eq!(s.outcomes[1].figures.g_co2_per_query, None);
         assert_eq!(s.outcomes[1].relative_change("g_co2_per_query"), None);
@@ -411,7 +415,10 @@ mod tests {
             assert!(e.to_string().starts_with("scenario 's': factor"), "{e}");
         }
         assert_eq!(Lever::parse("nope").unwrap_err().code(), "unknown_code");
-        assert_eq!(Lever::parse("pue").unwrap(), Lever::Pue);
+        assert_eq!(
+            Lever::parse("pue").expect("the test input is valid"),
+            Lever::Pue
+        );
     }
 
     #[test]

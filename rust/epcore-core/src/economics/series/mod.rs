@@ -32,7 +32,7 @@
 //! // One channel per hour here; the integral is 0.1 kWh × 200 + 0.3 kWh × 400 = 140 g.
 //! let r = integrate_series(&ch, &s, &SeriesOptions::default())?;
 //! assert!((r.total - 140.0).abs() < 1e-9);
-//! assert!((r.naive_total.unwrap() - 120.0).abs() < 1e-9); // 0.4 kWh × 300 g/kWh
+//! assert!((r.naive_total.expect("the example is valid") - 120.0).abs() < 1e-9); // 0.4 kWh × 300 g/kWh
 //! # Ok::<(), epcore_core::Error>(())
 //! ```
 
