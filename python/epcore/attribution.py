@@ -346,7 +346,8 @@ def _channel_lists(
             if m not in by_model:
                 raise ConfigError(
                     f"channels: request {reqs.request_id[i]!r} has model {m!r}, which the mapping does not name",
-                    code="invalid_argument", value=str(m), hint=f"map every model: {sorted(map(str, set(reqs.model.tolist())))}",
+                    code="invalid_argument", value=str(m),
+                    hint=f"map every model: {sorted(map(str, set(reqs.model.tolist())))}",
                 )
             out.append(by_model[m])
         return out
@@ -375,8 +376,7 @@ def _idle(idle_w: Any, names: tuple[str, ...]) -> tuple[str, list[float] | None]
 
 
 def _masked(values: Any, valid: Any) -> np.ma.MaskedArray[Any, Any]:
-    a = np.ma.MaskedArray(np.asarray(values, dtype=np.float64), mask=~np.asarray(valid, dtype=bool))
-    return a
+    return np.ma.MaskedArray(np.asarray(values, dtype=np.float64), mask=~np.asarray(valid, dtype=bool))
 
 
 def _warnings(trace: PowerTrace, reqs: Requests) -> list[str]:
@@ -519,7 +519,7 @@ def attribute(
         offset_ns=int(offset_ns),
         channels=names,
         quality={
-            "trace": tr.quality.to_dict() if hasattr(tr.quality, "to_dict") else {},
+            "trace": tr.quality.to_dict(),
             "requests": rq.quality.to_dict(),
             "warnings": _warnings(tr, rq),
         },
