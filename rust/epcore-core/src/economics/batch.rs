@@ -47,6 +47,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use super::distance::edit_distance;
 use super::{steady_state, Inputs, J_PER_KWH, J_PER_WH};
 use crate::error::Error;
 
@@ -282,7 +283,7 @@ impl Output {
         }
         let mut near: Vec<(usize, String)> = all
             .iter()
-            .map(|o| (edit_distance(name, &o.name()), o.name()))
+            .map(|o| (edit_distance(name, &o.name(), false), o.name()))
             .filter(|(d, _)| *d <= 3)
             .collect();
         near.sort();
@@ -887,20 +888,6 @@ fn figure(f: Figure, d: &mut [f64], x: &Rows) {
             }
         }
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

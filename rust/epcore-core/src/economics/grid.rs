@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::distance::edit_distance;
 use crate::error::{Error, Result};
 use crate::read::codecarbon::split_quoted;
 
@@ -153,7 +154,7 @@ fn suggestions(t: &Table, key: &str) -> Vec<String> {
         let d = std::iter::once(&r.code)
             .chain(r.alias.as_ref())
             .filter(|c| c.len().abs_diff(key.len()) <= 1)
-            .map(|c| edit_distance(&c.to_ascii_uppercase(), key))
+            .map(|c| edit_distance(&c.to_ascii_uppercase(), key, false))
             .min()
             .unwrap_or(usize::MAX);
         let score = if by_name { 0 } else { d.saturating_add(1) };
@@ -169,22 +170,6 @@ fn suggestions(t: &Table, key: &str) -> Vec<String> {
         .take(MAX_SUGGESTIONS)
         .map(|(_, c)| c.to_string())
         .collect()
-}
-
-/// Levenshtein distance over bytes (codes are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, &ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -251,13 +236,5 @@ mod tests {
         assert!(e.to_string().contains("gcp:europe-west"), "{e}");
         let e = grid_intensity("").expect_err("unknown");
         assert_eq!(e.code(), "unknown_code");
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("DEU", "DEU"), 0);
-        assert_eq!(edit_distance("DEU", "DEX"), 1);
-        assert_eq!(edit_distance("", "ABC"), 3);
-        assert_eq!(edit_distance("KITTEN", "SITTING"), 3);
     }
 }

@@ -27,6 +27,7 @@ use currency::Rates;
 pub mod batch;
 pub mod crossover;
 pub mod currency;
+pub mod distance;
 pub mod fleet;
 pub mod floor;
 pub mod grid;

@@ -6,6 +6,7 @@
 //! metals, bond-market units, XDR, XSU, XUA, and the XTS/XXX placeholders)
 //! are not money amounts one would show per query, so they are left out.
 
+use crate::economics::distance::edit_distance;
 use crate::error::{Error, Result};
 
 /// `(code, minor-unit decimals)`, sorted by code.
@@ -109,7 +110,7 @@ pub fn suggest(code: &str) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = CURRENCIES
         .iter()
         .filter_map(|(c, _)| {
-            let d = distance(wanted.as_bytes(), c.as_bytes());
+            let d = edit_distance(&wanted, c, true);
             let near = d <= 1 || (d == 2 && c.bytes().next() == first);
             near.then_some((d, *c))
         })
@@ -120,32 +121,6 @@ pub fn suggest(code: &str) -> Vec<String> {
         .take(MAX_SUGGESTIONS)
         .map(|(_, c)| c.to_string())
         .collect()
-}
-
-/// Optimal-string-alignment distance: Levenshtein plus the swap of two
-/// neighbouring letters as one edit ("SUD" is one slip from "USD").
-fn distance(a: &[u8], b: &[u8]) -> usize {
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=m {
-        d[0][j] = j;
-    }
-    for i in 1..=n {
-        for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = v;
-        }
-    }
-    d[n][m]
 }
 
 #[cfg(test)]
@@ -159,15 +134,6 @@ mod tests {
         assert!(CURRENCIES.len() > 150);
         assert_eq!(lookup("HRK"), None);
         assert_eq!(lookup("CLF"), Some(4));
-    }
-
-    #[test]
-    fn distances() {
-        assert_eq!(distance(b"USD", b"USD"), 0);
-        assert_eq!(distance(b"USD", b"SUD"), 1);
-        assert_eq!(distance(b"USD", b"UD"), 1);
-        assert_eq!(distance(b"USD", b"EUR"), 3);
-        assert_eq!(distance(b"", b"EUR"), 3);
     }
 
     #[test]
