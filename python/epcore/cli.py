@@ -91,6 +91,17 @@ def _bad_input_exits_1(message: Callable[[EpcoreError], str] = str) -> Iterator[
         raise typer.Exit(1) from None
 
 
+def _out_kind(out: Path, kinds: tuple[str, ...]) -> str:
+    """The ``--out`` file's kind, by its extension; any other is a usage error (exit 2)."""
+    kind = out.suffix.lower()
+    if kind not in kinds:
+        raise typer.BadParameter(
+            f"{str(out)!r}: unknown extension {out.suffix or '(none)'!r}; use one of {', '.join(kinds)}",
+            param_hint="--out",
+        )
+    return kind
+
+
 def _print_json(d: dict[str, Any]) -> None:
     # allow_nan=False: a NaN that slipped through is a bug to surface, not a token to emit.
     print(json.dumps(d, indent=2, allow_nan=False))

@@ -42,6 +42,7 @@ from .cli import (
     RuleName,
     _bad_input_exits_1,
     _iso_ns,
+    _out_kind,
     _os_message,
     _print_json,
     _progress_for,
@@ -201,15 +202,10 @@ def _channel_map(items: list[str] | None) -> dict[str, list[str]] | None:
     return out
 
 
-def _out_kind(out: Path | None) -> str | None:
+def _out_table_kind(out: Path | None) -> str | None:
     if out is None:
         return None
-    kind = out.suffix.lower()
-    if kind not in _OUT_KINDS:
-        raise typer.BadParameter(
-            f"{str(out)!r}: unknown extension {out.suffix or '(none)'!r}; use one of {', '.join(_OUT_KINDS)}",
-            param_hint="--out",
-        )
+    kind = _out_kind(out, _OUT_KINDS)
     if kind == ".parquet" and importlib.util.find_spec("pyarrow") is None:
         _say("error", f"{out}: writing Parquet needs pyarrow (pip install 'epcore[parquet]')")
         raise typer.Exit(1)
@@ -536,7 +532,7 @@ def attribute_command(
     """Energy per request and per token: a power trace split among the requests that ran during it."""
     if as_json and as_csv:
         raise typer.BadParameter("--json and --csv both print to stdout: pick one", param_hint="--json/--csv")
-    kind = _out_kind(out)
+    kind = _out_table_kind(out)
     idle = _idle_option(idle_w)
     chans = _channel_map(channel_map)
     offset_ns = 0 if offset_s is None else _seconds_ns(offset_s, "--offset-s")

@@ -30,7 +30,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .cli import _bad_input_exits_1, _print_json, _say, _stderr, _stdout, app, fmt_number
+from .cli import _bad_input_exits_1, _out_kind, _print_json, _say, _stderr, _stdout, app, fmt_number
 
 __all__ = ["batch_command"]
 
@@ -56,16 +56,6 @@ def _renames(items: list[str] | None) -> dict[str, str]:
                                      param_hint="--column")
         out[name] = col
     return out
-
-
-def _out_kind(out: Path) -> str:
-    kind = out.suffix.lower()
-    if kind not in _OUT_KINDS:
-        raise typer.BadParameter(
-            f"{str(out)!r}: unknown extension {out.suffix or '(none)'!r}; use one of {', '.join(_OUT_KINDS)}",
-            param_hint="--out",
-        )
-    return kind
 
 
 @contextmanager
@@ -179,7 +169,7 @@ def batch_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Steady-state energy, cost and carbon of every scenario in a file (millions of rows)."""
-    kind = _out_kind(out)
+    kind = _out_kind(out, _OUT_KINDS)
     renames = _renames(column)
     names = None if outputs is None else [s.strip() for s in outputs.split(",") if s.strip()]
     if importlib.util.find_spec("pyarrow") is None:
