@@ -1,4 +1,4 @@
-"""Shared test setup: hypothesis profiles and the real-data fixture.
+"""Shared test setup: hypothesis profiles, the real-data fixture and the small sample fixtures.
 
 Hypothesis profiles (pick one with ``HYPOTHESIS_PROFILE``):
 
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+import epcore
 
 settings.register_profile(
     "ci",
@@ -55,3 +57,31 @@ def shared_data() -> Path:
     if not real.is_dir():
         pytest.skip(f"real data not available ({real} is missing)")
     return real
+
+
+#: The test data shipped in the repository: ``tests/data``.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+#: What the :func:`sample` fixture gives: the trace, the request log and their attribution.
+Sample = tuple[epcore.PowerTrace, epcore.Requests, epcore.Attribution]
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    """``tests/data/sample_attribution_{power,requests}.csv``, read and attributed (the plot and SVG tests)."""
+    tr = epcore.read_power(DATA_DIR / "sample_attribution_power.csv")
+    rq = epcore.read_requests(DATA_DIR / "sample_attribution_requests.csv")
+    return tr, rq, epcore.attribute(tr, rq)
+
+
+@pytest.fixture
+def vllm_counters(tmp_path: Path) -> Path:
+    """A vLLM ``/metrics`` log: two scrapes 15 s apart, model ``m``, 1000 prompt and 500 generation tokens between."""
+    m = tmp_path / "vllm.prom"
+    m.write_text(
+        "# scrape_time 1760000000\n"
+        'vllm:prompt_tokens_total{model_name="m"} 100.0\nvllm:generation_tokens_total{model_name="m"} 40.0\n'
+        "# scrape_time 1760000015\n"
+        'vllm:prompt_tokens_total{model_name="m"} 1.1e+03\nvllm:generation_tokens_total{model_name="m"} 540.0\n'
+    )
+    return m

@@ -119,10 +119,14 @@ def test_calc_negative_price_allowed_with_flag() -> None:
         ["energy", "x.csv", "--chunk-bytes", "0"],
     ],
 )
-def test_usage_errors_exit_2(args: list[str]) -> None:
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     r = runner.invoke(app, args)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
+    # Through cli() (what the console script runs): one line, not typer's boxed panel.
+    assert cli(*args) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "--help')" in err, err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -307,7 +311,9 @@ def test_console_script_subprocess(tmp_path: Path) -> None:
     usage = subprocess.run([str(EPCORE_BIN), "calc", "--power-w", "x"], capture_output=True, text=True, env=env,
                            timeout=60)
     assert usage.returncode == 2
-    assert "Traceback" not in usage.stderr
+    assert usage.stdout == ""
+    line = assert_one_error_line(usage.stderr)
+    assert "--power-w" in line and line.endswith("(see 'epcore calc --help')")
 
     missing = subprocess.run([str(EPCORE_BIN), "energy", str(tmp_path / "missing.csv")], capture_output=True,
                              text=True, env=env, timeout=60)
@@ -344,7 +350,7 @@ def test_energy_reads_every_format_and_fails_in_one_line(folder: str) -> None:
         assert_one_error_line(res.stderr)
 
 
-def test_runs_and_token_counters_commands(tmp_path: Path) -> None:
+def test_runs_and_token_counters_commands(tmp_path: Path, vllm_counters: Path) -> None:
     s = tmp_path / "summary.json"
     s.write_text(json.dumps({"M1_total_energy_J": 900.0, "M2_total_tokens": 300, "M3_total_time_s": 3.0}))
     res = runner.invoke(app, ["runs", str(s), "--json"])
@@ -354,14 +360,7 @@ def test_runs_and_token_counters_commands(tmp_path: Path) -> None:
     res = runner.invoke(app, ["runs", str(s)])
     assert res.exit_code == 1
     assert_one_error_line(res.stderr)
-    m = tmp_path / "vllm.prom"
-    m.write_text(
-        "# scrape_time 1760000000\n"
-        'vllm:prompt_tokens_total{model_name="m"} 100.0\nvllm:generation_tokens_total{model_name="m"} 40.0\n'
-        "# scrape_time 1760000015\n"
-        'vllm:prompt_tokens_total{model_name="m"} 1.1e+03\nvllm:generation_tokens_total{model_name="m"} 540.0\n'
-    )
-    res = runner.invoke(app, ["tokens", str(m), "--json"])
+    res = runner.invoke(app, ["tokens", str(vllm_counters), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["totals"]["m"]["prompt_tokens"] == 1000 and out["totals"]["m"]["generation_tokens"] == 500

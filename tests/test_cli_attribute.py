@@ -206,7 +206,9 @@ def test_unknown_out_extension_is_a_usage_error(capsys: pytest.CaptureFixture[st
 
 
 def test_json_and_csv_together_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, *base("--json", "--csv"))[0] == 2
+    code, out, err = run(capsys, *base("--json", "--csv"))
+    assert (code, out) == (2, "")
+    assert err == "error: --json and --csv both print to stdout: pick one (see 'epcore attribute --help')\n"
 
 
 # --- clocks, offsets, spans ----------------------------------------------------------------

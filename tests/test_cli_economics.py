@@ -62,8 +62,9 @@ def test_sensitivity_custom_levers(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("bad", ["price", "speed=2", "price=x"])
 def test_sensitivity_bad_lever_is_usage(capsys: pytest.CaptureFixture[str], bad: str) -> None:
-    code, out, _ = run(capsys, "sensitivity", *SEED, "--scale", bad)
+    code, out, err = run(capsys, "sensitivity", *SEED, "--scale", bad)
     assert code == 2 and out == ""
+    assert "--scale" in assert_one_error_line(err)
 
 
 def test_sensitivity_out_of_domain_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,7 +124,7 @@ def test_fleet_bad_input_is_one_line_exit_1(capsys: pytest.CaptureFixture[str], 
 
 def test_fleet_malformed_number_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "fleet", *FLEET, "--nodes", "lots")
-    assert code == 2 and out == "" and "MIN..MAX" in err
+    assert code == 2 and out == "" and "MIN..MAX" in assert_one_error_line(err)
 
 
 def test_fleet_help_mentions_pue_average_and_idle_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,8 +166,9 @@ def test_floor_separate_prices_table(capsys: pytest.CaptureFixture[str]) -> None
     ],
 )
 def test_floor_missing_or_conflicting_options_are_usage(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    code, out, _ = run(capsys, "floor", *args)
+    code, out, err = run(capsys, "floor", *args)
     assert code == 2 and out == ""
+    assert assert_one_error_line(err).endswith("(see 'epcore floor --help')")
 
 
 def test_floor_bad_values_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,3 +211,28 @@ def test_crossover_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and out == "" and "training_mwh = 0: must be > 0" in assert_one_error_line(err)
     code, _, err = run(capsys, "crossover", "--training-mwh", "1", "--queries-per-day", "-5", "--wh-per-query", "1")
     assert code == 1 and "queries_per_day = -5: must be >= 0" in assert_one_error_line(err)
+
+
+# --- --csv and --grid, as on calc ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    ["sensitivity", *SEED],
+    ["fleet", *FLEET],
+    ["floor", "--api-price-per-mtok", "0.6", "--joules-per-token", "2.24"],
+    ["crossover", "--training-mwh", "1287", "--queries-per-day", "1e7", "--wh-per-query", "0.3"],
+])
+def test_csv_and_json_together_is_usage(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    code, out, err = run(capsys, *args, "--csv")
+    assert code == 0 and err == "" and out.count("\n") > 2
+    code, out, err = run(capsys, *args, "--csv", "--json")
+    assert code == 2 and out == "" and "pick one" in assert_one_error_line(err)
+
+
+def test_sensitivity_and_fleet_take_a_grid_region(capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "sensitivity", *SEED, "--grid", "DE")
+    assert d["base"]["g_co2_per_query"] is not None
+    f = run_json(capsys, "fleet", *FLEET, "--grid", "DE")
+    assert f["it"]["t_co2"] is not None
+    code, _, err = run(capsys, "fleet", *FLEET, "--grid", "DE", "--grid-g-co2-per-kwh", "300")
+    assert code == 2 and "not both" in assert_one_error_line(err)

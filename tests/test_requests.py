@@ -416,7 +416,7 @@ def test_cli_tokens(tmp_path: Path) -> None:
     path = CASES / "ok_aiperf.jsonl"
     code, out, err = _run("tokens", str(path))
     assert code == 0 and "requests" in out and "benchmark_phase=warmup 1" in out, out + err
-    code, out, _ = _run("tokens", str(path), "--json", "--csv", str(tmp_path / "t.csv"))
+    code, out, _ = _run("tokens", str(path), "--json", "--out", str(tmp_path / "t.csv"))
     assert code == 0
     d = json.loads(out)
     assert d["summary"]["n_requests"] == 3 and d["summary"]["n_failed"] == 1
@@ -431,7 +431,7 @@ def test_cli_tokens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args", [
     ("err_csv_negative_tokens.csv",), ("err_vllm_no_anchor.json",), ("err_aiperf_bad_json.jsonl",),
-    ("missing.csv",), ("ok_csv_seconds.csv", "--csv", "/nonexistent-dir/x.csv"),
+    ("missing.csv",), ("ok_csv_seconds.csv", "--out", "/nonexistent-dir/x.csv"),
 ])
 def test_cli_tokens_bad_input_is_one_line(args: tuple[str, ...]) -> None:
     code, out, err = _run("tokens", str(CASES / args[0]), *args[1:])

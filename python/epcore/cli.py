@@ -1,7 +1,9 @@
 """The ``epcore`` command line: ``calc``, ``energy``, ``tokens``, ``runs`` and ``attribute``.
 
-Human tables by default, ``--json`` for scripts. Exit codes: 0 ok, 1 bad
-input (one ``error: ...`` line on stderr, never a traceback), 2 usage.
+Human tables by default; on every command ``--json`` prints one JSON object and
+``--csv`` the main table as CSV (machine values), both on stdout. Exit codes:
+0 ok, 1 bad input (one ``error: ...`` line on stderr, never a traceback),
+2 usage (one ``error: ... (see 'epcore CMD --help')`` line), 130 interrupted.
 :func:`cli` runs a command in-process and returns its exit code, so tests need
 no subprocess:
 
@@ -13,40 +15,83 @@ epcore ...
 ...     cli("calc", "--power-w", "5600", "--tokens-per-s", "0")
 error: tokens_per_s = 0: must be > 0
 1
+>>> with contextlib.redirect_stderr(sys.stdout):
+...     cli("calc", "--power-w", "5600")
+error: Missing option '--tokens-per-s'. (see 'epcore calc --help')
+2
 """
 
 from __future__ import annotations
 
+import csv
+import importlib
 import json
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
-from .carbon import grid_intensity
-from .currency import Rates, format_money
+from .carbon import GridIntensity, grid_intensity
+from .currency import Rates
+from .display import CALC_ROWS, RATE_CAVEAT, figure, fmt_number, grid_line, rate_line
 from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import EpcoreError
 from .files import integrate_file
 from .results import IntegrationResult
+from .run_summaries import RUN_FORMATS
 from .scenarios import sensitivity
 
 __all__ = ["app", "cli", "main"]
 
+_GUIDE = """What each LLM token really costs in joules, money and carbon.
+
+[bold]Steady state[/bold] turns two numbers you know (power, throughput) into J/token, cost and carbon.
+[bold]Measured[/bold] reads power traces and request logs and splits the energy among requests.
+[bold]Present[/bold] draws plots, writes a one-file HTML report, or opens the local web console.
+
+Every command prints a table; [bold]--json[/bold] prints one JSON object and [bold]--csv[/bold] the main table \
+as CSV (full-precision numbers) for scripts.
+Run [bold]epcore COMMAND --help[/bold] for its options.
+"""
+
+_EXAMPLES = """[bold]Examples[/bold]
+
+  epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --grid DE
+      J/token, cost and carbon per token and per query on a German grid
+
+  epcore sensitivity --power-w 5600 --tokens-per-s 2500 --csv > levers.csv
+      what 2× throughput/W, batching, quantization, PUE or a cleaner grid change, as CSV
+
+  epcore energy gpu_log.csv --tz Europe/Berlin --json
+      energy of an nvidia-smi log written in Berlin local time, with its quality report
+
+  epcore attribute --power power.csv --requests requests.csv --out per_request.parquet
+      energy per request and per token, the per-request table written to Parquet
+
+[bold]Exit codes[/bold]  0 ok, 1 bad input (one 'error:' line), 2 usage error, 130 interrupted.
+"""
+
+# The help panels of ``epcore --help``; ``plot``, ``report`` and ``console`` use "Present".
+PANEL_STEADY = "Steady state"
+PANEL_MEASURED = "Measured"
+PANEL_PRESENT = "Present"
+
 app = typer.Typer(
     name="epcore",
-    help="What each LLM token really costs in joules, money and carbon.",
+    help=_GUIDE,
+    epilog=_EXAMPLES,
+    rich_markup_mode="rich",
     no_args_is_help=True,
     add_completion=False,
     # A bug should show a plain traceback; locals could leak data into reports.
@@ -66,8 +111,19 @@ def _stderr() -> Console:
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 
+# Set by the root callback on every run: ``epcore --quiet ...`` keeps stderr for errors only.
+_quiet = False
+
+
+def _bars() -> bool:
+    """Progress displays only on an interactive stderr, and not under ``--quiet``."""
+    return not _quiet and sys.stderr.isatty()
+
+
 def _say(prefix: str, message: str) -> None:
     # print(), not rich: the line must stay one line, unwrapped and unstyled, for grep and logs.
+    if _quiet and prefix != "error":
+        return
     print(f"{prefix}: {' '.join(message.splitlines())}", file=sys.stderr)
 
 
@@ -86,6 +142,8 @@ def _bad_input_exits_1(message: Callable[[EpcoreError], str] = str) -> Iterator[
     except EpcoreError as e:
         _say("error", message(e))
         raise typer.Exit(1) from None
+    except BrokenPipeError:
+        raise  # stdout's reader left (``| head``): not bad input; cli() ends quietly
     except OSError as e:
         _say("error", _os_message(e))
         raise typer.Exit(1) from None
@@ -107,67 +165,61 @@ def _print_json(d: dict[str, Any]) -> None:
     print(json.dumps(d, indent=2, allow_nan=False))
 
 
-def fmt_number(v: float | int | None) -> str:
-    """Six significant figures in positional notation, for tables.
+# click's exception classes: typer's vendored copy of click (typer >= 0.20) or click itself.
+_CLICK_ERRORS: Any = importlib.import_module(typer.BadParameter.__module__)
 
-    >>> fmt_number(2.24), fmt_number(2.488888888888889e-05), fmt_number(3214.2857142857)
-    ('2.24', '0.0000248889', '3,214.29')
-    >>> fmt_number(None), fmt_number(0.0), fmt_number(1607142.857), fmt_number(1e-12)
-    ('—', '0', '1,607,143', '1e-12')
+
+def _usage(message: str) -> NoReturn:
+    """A usage error (exit 2) that names no single option: flags that contradict each other."""
+    raise _CLICK_ERRORS.UsageError(message)
+
+
+JSON_HELP = "Print one JSON object on stdout."
+CSV_HELP = "Print the main table as CSV on stdout (header row, full-precision numbers)."
+
+
+def _one_output(as_json: bool, as_csv: bool) -> None:
+    """``--json`` and ``--csv`` both own stdout: asking for both is a usage error."""
+    if as_json and as_csv:
+        _usage("--json and --csv both print to stdout: pick one")
+
+
+def _csv_value(v: Any) -> Any:
+    """A CSV cell for a machine: shortest round-trip floats, empty for None or a non-finite number.
+
+    >>> [_csv_value(x) for x in (2.24, 1/3, None, float("nan"), 7, True, "DE")]
+    ['2.24', '0.3333333333333333', '', '', 7, 'true', 'DE']
     """
     if v is None:
-        return "—"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if not 1e-9 <= a < 1e15:
-        return f"{v:.6g}"
-    decimals = max(0, 5 - _floor_log10(a))
-    s = f"{v:,.{decimals}f}"
-    return s.rstrip("0").rstrip(".") if "." in s else s
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else ""
+    return v
 
 
-def _floor_log10(a: float) -> int:
-    # Decimal of the shortest repr is exact where math.log10 rounds (log10(1000) may be 2.9999...).
-    return Decimal(repr(a)).adjusted()
+def _print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """The command's main table as CSV on stdout: a header row, then machine values."""
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([_csv_value(v) for v in row])
 
 
-_CALC_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("joules_per_token", "energy per token", "J"),
-    ("wh_per_token", "energy per token", "Wh"),
-    ("kwh_per_million_tokens", "energy per million tokens", "kWh"),
-    ("cost_per_million_tokens", "cost per million tokens", "{currency}"),
-    ("wh_per_query", "energy per query", "Wh"),
-    ("cost_per_query", "cost per query", "{currency}"),
-    ("queries_per_kwh", "queries per kWh", ""),
-    ("tokens_per_kwh", "tokens per kWh", ""),
-    ("g_co2_per_query", "carbon per query", "gCO2"),
-    ("g_co2_per_million_tokens", "carbon per million tokens", "gCO2"),
-)
+def _grid_g_co2(grid: str | None, grid_g_co2_per_kwh: float | None) -> tuple[float | None, GridIntensity | None]:
+    """``--grid CODE`` or ``--grid-g-co2-per-kwh N`` (not both) -> the intensity and its region, if any."""
+    if grid is not None and grid_g_co2_per_kwh is not None:
+        raise typer.BadParameter("give --grid or --grid-g-co2-per-kwh, not both", param_hint="--grid")
+    if grid is None:
+        return grid_g_co2_per_kwh, None
+    with _bad_input_exits_1():
+        region = grid_intensity(grid)
+    return region.g_co2_per_kwh, region
 
 
-_MONEY_ROWS = frozenset({"cost_per_million_tokens", "cost_per_query"})
-
-#: Said wherever a converted figure is shown: the rates are the ECB's reference rates, not a quote.
-RATE_CAVEAT = "indicative rates, for information only"
-
-
-def _calc_cell(name: str, v: float | None, currency: str) -> str:
-    # Money in the currency's own decimals, and significant figures below a cent: never $0.00.
-    if name in _MONEY_ROWS and v is not None:
-        return format_money(v, currency)
-    return fmt_number(v)
-
-
-def _rate_line(r: SteadyState) -> str | None:
-    """``1 USD = 5.68427 BRL (rate of 2025-05-09, European Central Bank …; indicative rates …)``."""
-    if r.price_currency is None or r.price_currency == r.currency:
-        return None
-    when = f"rate of {r.rate_date}" if r.rate_date else "rate without a date"
-    return (f"1 {r.price_currency} = {fmt_number(r.rate)} {r.currency} ({when}, {r.rate_source}; "
-            f"{RATE_CAVEAT})")
+GRID_REGION_HELP = ("Grid region from the shipped table (DE, DEU, US-CA, gcp:europe-west1…) instead of "
+                    "--grid-g-co2-per-kwh; its year and source are shown.")
 
 
 def _calc_table(r: SteadyState) -> Table:
@@ -184,12 +236,22 @@ def _calc_table(r: SteadyState) -> Table:
     if r.facility is not None:
         t.add_column(f"facility (PUE {fmt_number(r.pue)})", justify="right")
         levels.append(r.facility)
-    for name, label, unit in _CALC_ROWS:
+    for name, label, unit in CALC_ROWS:
         values = [getattr(f, name) for f in levels]
         if all(v is None for v in values):
             continue
-        t.add_row(label, unit.format(currency=r.currency), *(_calc_cell(name, v, r.currency) for v in values))
+        t.add_row(label, unit.format(currency=r.currency), *(figure(name, v, r.currency) for v in values))
     return t
+
+
+def _calc_csv(r: SteadyState) -> tuple[list[str], list[list[Any]]]:
+    """``figure,unit,it,facility``: every figure by its Python name; facility empty at PUE 1."""
+    rows: list[list[Any]] = []
+    for name, _, unit in CALC_ROWS:
+        it = getattr(r.it, name)
+        fac = None if r.facility is None else getattr(r.facility, name)
+        rows.append([name, unit.format(currency=r.currency), it, fac])
+    return ["figure", "unit", "it", "facility"], rows
 
 
 def _parse_rate(text: str) -> tuple[str, float]:
@@ -223,7 +285,7 @@ def _calc_rates(fx_file: Path | None, fx_date: str | None, rate: list[str] | Non
     )
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_STEADY)
 def calc(
     power_w: Annotated[float, typer.Option(help="Mean power of the serving hardware, W.")],
     tokens_per_s: Annotated[float, typer.Option(help="Output throughput at that power, tokens/s.")],
@@ -254,20 +316,18 @@ def calc(
     grid_g_co2_per_kwh: Annotated[
         float | None, typer.Option(help="Grid carbon intensity, gCO2/kWh; adds carbon figures.")
     ] = None,
-    grid: Annotated[
-        str | None,
-        typer.Option(help="Grid region from the shipped table (DE, DEU, US-CA, gcp:europe-west1…) instead of "
-                          "--grid-g-co2-per-kwh; its year and source are shown."),
-    ] = None,
+    grid: Annotated[str | None, typer.Option(help=GRID_REGION_HELP)] = None,
     allow_negative_price: Annotated[
         bool, typer.Option("--allow-negative-price", help="Accept a negative price.")
     ] = False,
     show_sensitivity: Annotated[
         bool,
         typer.Option("--sensitivity", help="Also show what each lever (2× throughput/W, batching, quantization, "
-                                           "PUE, cleaner grid) does to every figure."),
+                                           "PUE, cleaner grid) does to every figure (in --json; "
+                                           "`epcore sensitivity --csv` for the table as CSV)."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " Rows: figure, unit, IT, facility.")] = False,
 ) -> None:
     """Steady-state energy, cost and carbon per token and per query.
 
@@ -275,12 +335,11 @@ def calc(
     with the bundled ECB euro reference rates of 2025-05-09, an ECB file (--fx-file) or --rate;
     the rate, its date and source are shown. They are indicative rates, for information only.
     """
-    if grid is not None and grid_g_co2_per_kwh is not None:
-        raise typer.BadParameter("give --grid or --grid-g-co2-per-kwh, not both", param_hint="--grid")
+    _one_output(as_json, as_csv)
+    if as_csv and show_sensitivity:
+        _usage("--csv prints one table: use `epcore sensitivity --csv` for the levers")
+    grid_g_co2_per_kwh, region = _grid_g_co2(grid, grid_g_co2_per_kwh)
     with _bad_input_exits_1():
-        region = None if grid is None else grid_intensity(grid)
-        if region is not None:
-            grid_g_co2_per_kwh = region.g_co2_per_kwh
         rates = _calc_rates(fx_file, fx_date, rate)
         r = steady_state(
             power_w=power_w,
@@ -304,19 +363,20 @@ def calc(
             )
     if as_json:
         d = r.to_dict()
-        d["rate_note"] = None if _rate_line(r) is None else RATE_CAVEAT
+        d["rate_note"] = None if rate_line(r) is None else RATE_CAVEAT
         d["grid"] = None if region is None else region.to_dict()
         if levers is not None:
             d["sensitivity"] = levers.to_dict()
         _print_json(d)
+    elif as_csv:
+        _print_csv(*_calc_csv(r))
     else:
         _stdout().print(_calc_table(r))
-        line = _rate_line(r)
+        line = rate_line(r)
         if line is not None:
             print(line)  # one unwrapped line: the rate, its date and source stay greppable
         if region is not None:
-            print(f"grid {region.code} ({region.name}): {fmt_number(region.g_co2_per_kwh)} gCO2e/kWh, "
-                  f"{region.year}, {region.source} ({region.licence})")
+            print(grid_line(region))
         if levers is not None:
             from .cli_economics import sensitivity_table  # that module imports this one
 
@@ -391,11 +451,12 @@ def _progress_for(path: Path) -> Iterator[Callable[[int], None] | None]:
         size = path.stat().st_size
     except OSError:
         size = 0  # the reader reports the real error
-    if size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+    if size < _PROGRESS_MIN_BYTES or not _bars():
         yield None
         return
     started = time.monotonic()
-    with Progress(console=_stderr(), transient=True, disable=False, auto_refresh=False) as bar:
+    with Progress(console=_stderr(), transient=True, disable=False, auto_refresh=False, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
         task = bar.add_task(f"reading {path.name}", total=size, visible=False)
 
         def update(bytes_read: int) -> None:
@@ -406,6 +467,42 @@ def _progress_for(path: Path) -> Iterator[Callable[[int], None] | None]:
                 bar.refresh()
 
         yield update
+
+
+class _LateProgress(Progress):
+    """A progress display that stays blank for its first second: quick steps never flash a bar."""
+
+    def __init__(self, *columns: Any, **kwargs: Any) -> None:
+        self._shown_after = time.monotonic() + 1.0  # before Progress.__init__, which renders once
+        # stdout is the data (--csv, --json): rich must not capture it into the display on stderr.
+        kwargs.setdefault("redirect_stdout", False)
+        kwargs.setdefault("redirect_stderr", False)
+        super().__init__(*columns, **kwargs)
+
+    def start(self) -> None:
+        self._shown_after = time.monotonic() + 1.0
+        super().start()
+
+    def get_renderables(self) -> Any:
+        if time.monotonic() < self._shown_after:
+            return
+        yield from super().get_renderables()
+
+
+def _late_progress() -> _LateProgress:
+    return _LateProgress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                         console=_stderr(), transient=True)
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A transient spinner on an interactive stderr while a reader without a byte callback runs."""
+    if not _bars():
+        yield
+        return
+    with _late_progress() as bar:
+        bar.add_task(f"reading {path.name}", total=None)
+        yield
 
 
 class FormatName(str, Enum):
@@ -426,7 +523,7 @@ class PreferName(str, Enum):
     energy = "energy"
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_MEASURED)
 def energy(
     file: Annotated[Path, typer.Argument(help="Power or energy file: CSV, nvidia-smi, dmon, Zeus, Prometheus "
                                                "scrape or query_range JSON, RAPL, CodeCarbon, Parquet; "
@@ -449,9 +546,11 @@ def energy(
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to repair: any repair is an error.")] = False,
     chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " One row per channel.")] = False,
 ) -> None:
     """Energy of a power trace or energy-counter file, with its quality report."""
+    _one_output(as_json, as_csv)
     with _bad_input_exits_1():
         with _progress_for(file) as progress:
             r = integrate_file(
@@ -466,10 +565,28 @@ def energy(
                      "pass --tz to place them in time")
     if as_json:
         _print_json(r.to_dict())
+    elif as_csv:
+        _print_csv(*_energy_csv(r))
     else:
         out = _stdout()
         for t in _energy_tables(r):
             out.print(t)
+
+
+_ENERGY_CSV = ("channel", "energy_j", "energy_wh", "duration_s", "mean_power_w", "min_power_w", "max_power_w",
+               "first_time", "last_time", "first_t_ns", "last_t_ns", "samples", "gaps", "coverage")
+
+
+def _energy_csv(r: IntegrationResult) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """One row per channel: its energy, power figures, exact first/last sample times and quality counts."""
+    rows: list[list[Any]] = []
+    for c in r.channels:
+        d = c.to_dict()
+        first, last = d.get("first_t_ns"), d.get("last_t_ns")
+        rows.append([c.name, c.energy_j, c.energy_wh, c.duration_s, c.mean_power_w, c.min_power_w, c.max_power_w,
+                     None if first is None else _iso_ns(first), None if last is None else _iso_ns(last),
+                     first, last, c.quality.n_samples, c.quality.n_gaps, c.quality.coverage])
+    return _ENERGY_CSV, rows
 
 
 class RequestFormatName(str, Enum):
@@ -490,7 +607,7 @@ def _iso_ns(ns: int) -> str:
     return f"{day}.{frac:09d}Z"
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_MEASURED)
 def tokens(
     file: Annotated[Path, typer.Argument(help="Request log: canonical CSV, vLLM bench JSON, SGLang bench JSONL, "
                                                "AIPerf profile_export.jsonl, Ollama JSONL; .gz/.zst read directly.")],
@@ -501,9 +618,11 @@ def tokens(
                                                        "first request was sent (for perf_counter start_times).")] = None,
     all_phases: Annotated[bool, typer.Option("--all-phases", help="AIPerf: keep every benchmark phase, "
                                                                    "not only profiling.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the requests table to this file "
-                                                                "(canonical CSV, integer ns).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the requests table to this file: .csv "
+                                                  "(canonical CSV, integer ns).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " The canonical requests table (integer ns), "
+                                                                  "or one row per model for token counters.")] = False,
 ) -> None:
     """Requests and tokens of a request or benchmark log, with what was skipped or repaired.
 
@@ -512,10 +631,15 @@ def tokens(
     from ._core import sniff_format
     from .request_logs import read_requests
 
+    _one_output(as_json, as_csv)
+    if out is not None:
+        _out_kind(out, (".csv",))
     if format in (RequestFormatName.prometheus, RequestFormatName.prometheus_json) or (
         format is RequestFormatName.auto and _sniffs_prometheus(file, sniff_format)
     ):
-        _token_counters(file, None if format is RequestFormatName.auto else format.value, as_json)
+        if out is not None:
+            _usage("token counters have no requests table to write: drop --out")
+        _token_counters(file, None if format is RequestFormatName.auto else format.value, as_json, as_csv)
         return
     with _bad_input_exits_1():
         with _progress_for(file) as progress:
@@ -523,12 +647,19 @@ def tokens(
                 file, format=None if format is RequestFormatName.auto else format.value, anchor_ns=anchor_ns,
                 phase=None if all_phases else "profiling", progress=progress,
             )
-        if csv_out is not None:
-            r.to_csv(csv_out)
+        if out is not None:
+            r.to_csv(out)
     for w in r.quality.warnings:
         _say("warning", w)
     if as_json:
         _print_json({"summary": r.summary(), "quality": r.quality.to_dict()})
+        return
+    if as_csv:
+        # Through Requests.to_csv, so stdout and --out x.csv are the same bytes.
+        with tempfile.TemporaryDirectory() as d:
+            tmp = Path(d) / "requests.csv"
+            r.to_csv(tmp)
+            sys.stdout.write(tmp.read_text(encoding="utf-8"))
         return
     s, q = r.summary(), r.quality
     totals = Table(title=f"requests in {q.source}", show_header=False)
@@ -556,9 +687,9 @@ def tokens(
     quality.add_row("skipped", f"{q.n_skipped:,} ({skipped})" if skipped else "0")
     quality.add_row("exact repeats dropped", fmt_number(q.n_duplicate_identical))
     quality.add_row("cut last line dropped", "yes" if q.truncated_tail else "no")
-    out = _stdout()
-    out.print(totals)
-    out.print(quality)
+    console = _stdout()
+    console.print(totals)
+    console.print(quality)
 
 
 def _sniffs_prometheus(file: Path, sniff: Callable[[str], str | None]) -> bool:
@@ -568,7 +699,7 @@ def _sniffs_prometheus(file: Path, sniff: Callable[[str], str | None]) -> bool:
         return False  # the request reader reports the real problem
 
 
-def _token_counters(file: Path, format: str | None, as_json: bool) -> None:
+def _token_counters(file: Path, format: str | None, as_json: bool, as_csv: bool) -> None:
     from .token_counters import read_token_counters
 
     with _bad_input_exits_1():
@@ -578,6 +709,14 @@ def _token_counters(file: Path, format: str | None, as_json: bool) -> None:
         _say("warning", w)
     if as_json:
         _print_json(tc.to_dict())
+        return
+    if as_csv:
+        _print_csv(
+            ("model", "advance", "prompt_tokens", "generation_tokens", "series", "resets", "first_t_ns", "last_t_ns",
+             "lower_bound", "reason"),
+            ([name, m.advance, m.prompt_tokens, m.generation_tokens, m.n_series, m.n_resets, m.first_t_ns,
+              m.last_t_ns, m.lower_bound, m.reason] for name, m in tc.totals.items()),
+        )
         return
     t = Table(title=f"token counters in {tc.source}")
     for col in ("model", "advance", "prompt tokens", "generation tokens", "series", "resets", "span (s)", "note"):
@@ -590,22 +729,28 @@ def _token_counters(file: Path, format: str | None, as_json: bool) -> None:
     _stdout().print(t)
 
 
-@app.command()
+@app.command(rich_help_panel=PANEL_MEASURED)
 def runs(
     file: Annotated[Path, typer.Argument(help="Run summary: ML.ENERGY leaderboard JSON/CSV, CodeCarbon-vLLM "
                                                "output_N.csv or summary.csv, llm-energy-bench summary.csv, "
                                                "summary JSON, vLLM bench JSON with energy keys.")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="Summary format (default: sniffed).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    format: Annotated[str | None, typer.Option("--format", "-f", help=f"Summary format (default: sniffed): one of "
+                                                                      f"{', '.join(RUN_FORMATS)}.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " One row per run.")] = False,
 ) -> None:
     """Run-level energy and tokens as a harness reported them, with J per output token (ΣJ / Σtokens)."""
     from .run_summaries import read_runs
 
-    with _bad_input_exits_1():
+    _one_output(as_json, as_csv)
+    with _bad_input_exits_1(), _reading(file):
         rs = read_runs(file, format=format)
     if as_json:
         _print_json({"runs": [r.to_dict() for r in rs], "energy_j": rs.energy_j,
                      "output_tokens": rs.output_tokens, "joules_per_output_token": rs.joules_per_output_token})
+        return
+    if as_csv:
+        _print_csv(_RUNS_CSV, ([getattr(r, k) for k in _RUNS_CSV] for r in rs))
         return
     t = Table(title=f"runs in {file}")
     for col in ("run", "energy (J)", "facility (J)", "mean power (W)", "output tokens", "tok/s", "J/token",
@@ -621,6 +766,11 @@ def runs(
         out.print(f"all runs: {fmt_number(rs.joules_per_output_token)} J per output token (ΣJ / Σtokens)")
 
 
+_RUNS_CSV = ("label", "source", "line", "model", "hardware", "energy_j", "facility_energy_j", "pue", "duration_s",
+             "avg_power_w", "output_tokens", "input_tokens", "output_tokens_per_s", "joules_per_output_token",
+             "reported_joules_per_output_token", "steady_state")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"epcore {__version__}")
@@ -632,26 +782,69 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Errors only on stderr: no warnings, notes or progress bars.")
+    ] = False,
 ) -> None:
     """What each LLM token really costs in joules, money and carbon."""
+    global _quiet
+    _quiet = quiet
 
 
 from . import cli_attribute  # noqa: E402, F401  (registers ``attribute`` on app; imports names defined above)
 from . import cli_batch  # noqa: E402, F401  (registers ``batch``)
 from . import cli_carbon  # noqa: E402, F401  (registers ``carbon``)
 from . import cli_economics  # noqa: E402, F401  (registers ``sensitivity``, ``fleet``, ``floor``, ``crossover``)
+from . import cli_console  # noqa: E402, F401  (registers ``console``)
+from . import cli_plot  # noqa: E402, F401  (registers ``plot`` and ``report``)
+
+
+def _usage_message(e: Any) -> str:
+    """click's error as one line, pointing at the help of the command it concerns."""
+    ctx = getattr(e, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None and isinstance(e, _CLICK_ERRORS.UsageError) else ""
+    return f"{' '.join(e.format_message().split())}{where}"
+
+
+def _interrupted() -> int:
+    # Ctrl-C is the user's choice, not an error: one plain line and 130 (128 + SIGINT), no traceback.
+    print("interrupted", file=sys.stderr)
+    return 130
 
 
 def cli(*args: str) -> int:
-    """Run ``epcore`` with ``args`` in-process and return the exit code."""
+    """Run ``epcore`` with ``args`` in-process and return the exit code (0, 1, 2 or 130).
+
+    click runs without its standalone mode, so a usage error comes back here as an
+    exception and is printed as one ``error:`` line instead of click's boxed panel.
+    """
     try:
-        app(args=list(args), prog_name="epcore", standalone_mode=True)
-    except SystemExit as e:
-        code = e.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+        code = app(args=list(args), prog_name="epcore", standalone_mode=False)
+    except _CLICK_ERRORS.ClickException as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            # Plain ``epcore``: the guide (typer's rich help prints itself while the error is built).
+            message = e.format_message()
+            if message:
+                print(message)
+            return int(e.exit_code)
+        _say("error", _usage_message(e))
+        return int(e.exit_code)
+    except (KeyboardInterrupt, typer.Abort, getattr(_CLICK_ERRORS, "Abort", typer.Abort)):
+        return _interrupted()
+    except SystemExit as e:  # a command that exits the process its own way
+        c = e.code
+        return c if isinstance(c, int) else (0 if c is None else 1)
+    if code == 130:  # typer turns Ctrl-C into Exit(130), silently
+        return _interrupted()
+    return code if isinstance(code, int) else 0
 
 
 def main() -> NoReturn:
     """The ``epcore`` console script."""
-    sys.exit(cli(*sys.argv[1:]))
+    code = cli(*sys.argv[1:])
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # ``epcore ... --csv | head``: the reader left early, which is not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(code)

@@ -37,11 +37,15 @@ import typer
 from rich.table import Table
 
 from .cli import (
+    CSV_HELP,
+    JSON_HELP,
+    PANEL_MEASURED,
     FormatName,
     PreferName,
     RuleName,
     _bad_input_exits_1,
     _iso_ns,
+    _one_output,
     _out_kind,
     _os_message,
     _print_json,
@@ -49,8 +53,9 @@ from .cli import (
     _say,
     _stdout,
     app,
-    fmt_number,
 )
+from .cli_options import POWER_CHANNEL, POWER_COLUMNS, POWER_FORMAT, POWER_MAX_GAP, POWER_VALUE, PREFER, RULE
+from .display import fmt_number
 from .exceptions import EpcoreError
 
 if TYPE_CHECKING:
@@ -471,29 +476,21 @@ def _warnings(a: Attribution) -> list[str]:
 # --- the command ---------------------------------------------------------------------------
 
 
-@app.command("attribute")
+@app.command("attribute", rich_help_panel=PANEL_MEASURED)
 def attribute_command(
     power: Annotated[Path, typer.Option("--power", help="Power or energy file (every format `epcore energy` "
                                                         "reads).", show_default=False)],
     requests: Annotated[Path, typer.Option("--requests", help="Request log (every format `epcore tokens` reads).",
                                            show_default=False)],
-    format: Annotated[FormatName, typer.Option("--format", "-f", help="Power file format (auto: sniffed).")] = (
-        FormatName.auto
-    ),
+    format: Annotated[FormatName, POWER_FORMAT] = FormatName.auto,
     tz: Annotated[str | None, typer.Option(help="IANA zone of the power file's naive local timestamps "
                                                 "(nvidia-smi, Zeus).")] = None,
-    value: Annotated[str | None, typer.Option(help="Power file: column or metric to read when there are "
-                                                   "several.")] = None,
-    channel: Annotated[str | None, typer.Option(help="Power file: column or label naming the device.")] = None,
-    prefer: Annotated[PreferName | None, typer.Option(help="power or energy, when a source has both.")] = None,
-    columns: Annotated[str | None, typer.Option(help="Column list of an nvidia-smi log written with noheader.")] = (
-        None
-    ),
-    rule: Annotated[RuleName, typer.Option(help="trapezoid for instantaneous samples, hold for held ones.")] = (
-        RuleName.trapezoid
-    ),
-    max_gap_s: Annotated[float | None, typer.Option(help="Power intervals longer than this are gaps "
-                                                         "(default: automatic).")] = None,
+    value: Annotated[str | None, POWER_VALUE] = None,
+    channel: Annotated[str | None, POWER_CHANNEL] = None,
+    prefer: Annotated[PreferName | None, PREFER] = None,
+    columns: Annotated[str | None, POWER_COLUMNS] = None,
+    rule: Annotated[RuleName, RULE] = RuleName.trapezoid,
+    max_gap_s: Annotated[float | None, POWER_MAX_GAP] = None,
     requests_format: Annotated[RequestFormat, typer.Option(help="Request log format (auto: sniffed).")] = (
         RequestFormat.auto
     ),
@@ -526,12 +523,11 @@ def attribute_command(
     ),
     out: Annotated[Path | None, typer.Option(help="Write the per-request table: .csv, .parquet, .json "
                                                   "or .jsonl.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (requests included).")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="Print the per-request table as CSV.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP + " Requests included.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " The per-request table.")] = False,
 ) -> None:
     """Energy per request and per token: a power trace split among the requests that ran during it."""
-    if as_json and as_csv:
-        raise typer.BadParameter("--json and --csv both print to stdout: pick one", param_hint="--json/--csv")
+    _one_output(as_json, as_csv)
     kind = _out_table_kind(out)
     idle = _idle_option(idle_w)
     chans = _channel_map(channel_map)

@@ -4,18 +4,24 @@ Registered on :data:`epcore.cli.app` when :mod:`epcore.cli` is imported.
 Exactly one intensity source: ``--intensity FILE`` (an hourly or any-step
 series: Electricity Maps, WattTime/Zeus or ``timestamp,g_co2_per_kwh``),
 ``--grid CODE`` (the shipped table: ``DE``, ``gcp:europe-west1``…) or
-``--g-co2-per-kwh N``. ``--prices FILE`` or ``--price-per-kwh N`` add the
-electricity cost. The table shows the integrated figure beside
-average × average and their difference; ``--json`` prints the same names as
-:class:`epcore.CarbonResult` and :class:`epcore.CostResult`.
+``--grid-g-co2-per-kwh N`` (``--g-co2-per-kwh``, its older name, still works).
+``--prices FILE`` or ``--price-per-kwh N`` add the electricity cost. The table
+shows the integrated figure beside average × average and their difference;
+``--json`` prints the same names as :class:`epcore.CarbonResult` and
+:class:`epcore.CostResult`, ``--csv`` the same figures one per row
+(``result,figure,value``).
 
+>>> import contextlib, sys
 >>> from epcore.cli import cli
->>> cli("carbon", "--power", "missing.csv", "--grid", "DE")  # doctest: +SKIP
+>>> with contextlib.redirect_stderr(sys.stdout):
+...     cli("carbon", "--power", "missing.csv", "--grid", "DE")
+error: missing.csv: No such file or directory...
 1
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +29,24 @@ import typer
 from rich.table import Table
 
 from .carbon import CarbonResult, CostResult, carbon, electricity_cost, read_intensity, read_prices
-from .cli import _bad_input_exits_1, _print_json, _progress_for, _stdout, app, fmt_number
+from .cli import (
+    CSV_HELP,
+    JSON_HELP,
+    PANEL_MEASURED,
+    FormatName,
+    PreferName,
+    RuleName,
+    _bad_input_exits_1,
+    _one_output,
+    _print_csv,
+    _print_json,
+    _progress_for,
+    _reading,
+    _stdout,
+    app,
+)
+from .cli_options import POWER_CHANNEL, POWER_COLUMNS, POWER_FORMAT, POWER_MAX_GAP, POWER_VALUE, PREFER, RULE
+from .display import fmt_number
 from .exceptions import EpcoreError
 from .trace import read_power
 
@@ -91,9 +114,26 @@ def _coverage_rows(t: Table, r: CarbonResult | CostResult) -> None:
         t.add_row("energy outside the series (not counted)", fmt_number(r.outside_energy_kwh), "kWh")
 
 
-@app.command("carbon")
+def _csv_rows(c: CarbonResult, cost: CostResult | None) -> Iterator[list[Any]]:
+    # Every scalar figure by its Python name; the series' metadata stays in --json.
+    for name, r in (("carbon", c), ("cost", cost)):
+        if r is None:
+            continue
+        for k, v in r.to_dict().items():
+            if k != "series":
+                yield [name, k, v]
+
+
+@app.command("carbon", rich_help_panel=PANEL_MEASURED)
 def carbon_command(
     power: Annotated[Path, typer.Option("--power", help="Power or energy trace (any format epcore reads).")],
+    format: Annotated[FormatName, POWER_FORMAT] = FormatName.auto,
+    value: Annotated[str | None, POWER_VALUE] = None,
+    channel: Annotated[str | None, POWER_CHANNEL] = None,
+    prefer: Annotated[PreferName | None, PREFER] = None,
+    columns: Annotated[str | None, POWER_COLUMNS] = None,
+    rule: Annotated[RuleName, RULE] = RuleName.trapezoid,
+    max_gap_s: Annotated[float | None, POWER_MAX_GAP] = None,
     intensity: Annotated[
         Path | None, typer.Option("--intensity", help="Intensity series CSV (Electricity Maps, WattTime/Zeus, "
                                                        "timestamp,g_co2_per_kwh).")
@@ -101,7 +141,8 @@ def carbon_command(
     grid: Annotated[
         str | None, typer.Option("--grid", help="Shipped grid code: DE, DEU, gcp:europe-west1, US-CA…")
     ] = None,
-    g_co2_per_kwh: Annotated[float | None, typer.Option("--g-co2-per-kwh", help="A constant intensity.")] = None,
+    g_co2_per_kwh: Annotated[float | None, typer.Option("--grid-g-co2-per-kwh", "--g-co2-per-kwh",
+                                                        help="A constant intensity, gCO2/kWh.")] = None,
     basis: Annotated[
         str, typer.Option("--basis", help="lifecycle (default) or direct (Electricity Maps).")
     ] = "lifecycle",
@@ -124,26 +165,35 @@ def carbon_command(
         bool, typer.Option("--allow-negative-price", help="Accept negative prices.")
     ] = False,
     tz: Annotated[str | None, typer.Option("--tz", help="IANA zone of a trace logged in local time.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " Rows: result, figure, value.")] = False,
 ) -> None:
     """Carbon (and cost) of a power trace: time-varying intensity integrated against it."""
+    _one_output(as_json, as_csv)
     given = [x for x in (intensity, grid, g_co2_per_kwh) if x is not None]
     if len(given) != 1:
-        raise typer.BadParameter("give exactly one of --intensity, --grid, --g-co2-per-kwh", param_hint="--intensity")
+        raise typer.BadParameter("give exactly one of --intensity, --grid, --grid-g-co2-per-kwh",
+                                 param_hint="--intensity")
     if prices is not None and price_per_kwh is not None:
         raise typer.BadParameter("give one of --prices, --price-per-kwh", param_hint="--prices")
     if basis not in ("lifecycle", "direct"):
         raise typer.BadParameter(f"{basis!r}: expected lifecycle or direct", param_hint="--basis")
     with _bad_input_exits_1(_message):
         with _progress_for(power) as progress:
-            trace = read_power(power, tz=tz, progress=progress)
+            trace = read_power(
+                power, format=None if format is FormatName.auto else format.value, tz=tz, value=value,
+                channel=channel, prefer=None if prefer is None else prefer.value, columns=columns,
+                rule=rule.value, max_gap_s=max_gap_s, progress=progress,
+            )
         source: Any = grid if grid is not None else g_co2_per_kwh
         if intensity is not None:
-            source = read_intensity(intensity, basis)
+            with _reading(intensity):
+                source = read_intensity(intensity, basis)
         c = carbon(trace, source, pue=pue, allow_partial=allow_partial, market_g_co2_per_kwh=market_g_co2_per_kwh)
         cost: CostResult | None = None
         if prices is not None:
-            series = read_prices(prices, currency, allow_negative_price=allow_negative_price)
+            with _reading(prices):
+                series = read_prices(prices, currency, allow_negative_price=allow_negative_price)
             cost = electricity_cost(trace, series, pue=pue, allow_partial=allow_partial)
         elif price_per_kwh is not None:
             if price_per_kwh < 0 and not allow_negative_price:
@@ -151,6 +201,9 @@ def carbon_command(
             cost = electricity_cost(trace, price_per_kwh, currency=currency, pue=pue)
     if as_json:
         _print_json({"carbon": c.to_dict(), "cost": None if cost is None else cost.to_dict()})
+        return
+    if as_csv:
+        _print_csv(("result", "figure", "value"), _csv_rows(c, cost))
         return
     out = _stdout()
     out.print(_carbon_table(c))

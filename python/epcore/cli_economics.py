@@ -2,7 +2,8 @@
 
 Registered on :data:`epcore.cli.app` when :mod:`epcore.cli` is imported. Each
 command calls one function of :mod:`epcore.scenarios` and prints a rich table,
-or with ``--json`` the result's ``to_dict()``. Every
+with ``--json`` the result's ``to_dict()``, or with ``--csv`` the table as CSV
+(figure names as in Python, full-precision numbers). Every
 :class:`~epcore.EpcoreError` is one ``error:`` line and exit 1; a missing or
 malformed option is a usage error (exit 2). ``--currency`` is a label of every
 price and cost here: nothing is converted.
@@ -23,8 +24,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from .cli import _bad_input_exits_1, _print_json, _stdout, app, fmt_number
-from .currency import format_money
+from .display import FLEET_ROWS, SENS_COLUMNS, figure, fmt_number, pct, span
+from .cli import (
+    CSV_HELP,
+    GRID_REGION_HELP,
+    JSON_HELP,
+    PANEL_STEADY,
+    _bad_input_exits_1,
+    _grid_g_co2,
+    _one_output,
+    _print_csv,
+    _print_json,
+    _stdout,
+    app,
+)
 from .economics import SteadyStateFigures, steady_state
 from .scenarios import (
     SENSITIVITY_LEVERS,
@@ -52,26 +65,6 @@ CURRENCY_HELP = "ISO 4217 code of every price and cost (a label: nothing is conv
 GRID_HELP = "Grid carbon intensity, gCO2/kWh; adds carbon figures."
 
 
-def _money(v: float | None, currency: str) -> str:
-    # The calc table's money style: minor-unit decimals, significant figures below a cent.
-    return "—" if v is None else format_money(v, currency)
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v:+.1%}"
-
-
-# --- sensitivity ---------------------------------------------------------------------------
-
-# Figures shown in the sensitivity table (all of them are in --json).
-_SENS_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("joules_per_token", "J/token"),
-    ("cost_per_million_tokens", "cost/Mtok"),
-    ("wh_per_query", "Wh/query"),
-    ("cost_per_query", "cost/query"),
-    ("g_co2_per_query", "gCO2/query"),
-)
-
 
 def _parse_scenario(text: str, change: str, option: str) -> Scenario:
     lever, sep, value = text.partition("=")
@@ -94,30 +87,40 @@ def sensitivity_table(s: Sensitivity) -> Table:
     t = Table(title="sensitivity: one lever at a time (facility level; IT at PUE 1)",
               caption="\n".join(["change = new ÷ base − 1", *notes]))
     t.add_column("scenario", ratio=None, overflow="fold")
-    shown = [(k, label) for k, label in _SENS_COLUMNS if getattr(s.base, k) is not None]
+    shown = [(k, label) for k, label in SENS_COLUMNS if getattr(s.base, k) is not None]
     for _, label in shown:
         t.add_column(label, justify="right")
 
     def cell(f: SteadyStateFigures, k: str) -> str:
-        v = getattr(f, k)
-        return _money(v, s.currency) if k.startswith("cost") else fmt_number(v)
+        return figure(k, getattr(f, k), s.currency)
 
     t.add_row("base", *(cell(s.base, k) for k, _ in shown))
     for r in s.rows:
         name = r.scenario + (" *" if r.note else "")
-        t.add_row(name, *(f"{cell(r.figures, k)}\n{_pct(r.relative_change[k])}" for k, _ in shown))
+        t.add_row(name, *(f"{cell(r.figures, k)}\n{pct(r.relative_change[k])}" for k, _ in shown))
     return t
 
 
-def print_sensitivity(s: Sensitivity, as_json: bool) -> None:
-    """Print a :class:`~epcore.scenarios.Sensitivity` as ``sensitivity`` does (for ``calc --sensitivity``)."""
+_SENS_CSV = ("scenario", "lever", "change", "amount", "figure", "base", "value", "relative_change")
+
+
+def print_sensitivity(s: Sensitivity, as_json: bool, as_csv: bool = False) -> None:
+    """Print a :class:`~epcore.scenarios.Sensitivity` as ``sensitivity`` does (for ``calc --sensitivity``).
+
+    ``--csv`` is the long form of :meth:`~epcore.scenarios.Sensitivity.table`, one row per
+    (scenario, figure), with the scenario's change and amount.
+    """
     if as_json:
         _print_json(s.to_dict())
+    elif as_csv:
+        how = {r.scenario: (r.change, r.amount) for r in s.rows}
+        _print_csv(_SENS_CSV, ([d["scenario"], d["lever"], *how[d["scenario"]], d["figure"], d["base"], d["value"],
+                                d["relative_change"]] for d in s.table()))
     else:
         _stdout().print(sensitivity_table(s))
 
 
-@app.command("sensitivity")
+@app.command("sensitivity", rich_help_panel=PANEL_STEADY)
 def sensitivity_command(
     power_w: Annotated[float, typer.Option(help="Mean power of the serving hardware, W.")],
     tokens_per_s: Annotated[float, typer.Option(help="Output throughput at that power, tokens/s.")],
@@ -126,6 +129,7 @@ def sensitivity_command(
     query_tokens: Annotated[float, typer.Option(help="Tokens in one query.")] = 500,
     pue: Annotated[float, typer.Option(help=PUE_HELP)] = 1.0,
     grid_g_co2_per_kwh: Annotated[float | None, typer.Option(help=GRID_HELP)] = None,
+    grid: Annotated[str | None, typer.Option(help=GRID_REGION_HELP)] = None,
     allow_negative_price: Annotated[
         bool, typer.Option("--allow-negative-price", help="Accept a negative price.")
     ] = False,
@@ -135,7 +139,8 @@ def sensitivity_command(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="LEVER=VALUE, repeatable (throughput_per_watt in tokens/s per W).",
         metavar="LEVER=VALUE")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " One row per scenario and figure.")] = False,
 ) -> None:
     """What each lever does to every figure: 2× throughput/W, batching, int8 quantization, PUE, cleaner grid.
 
@@ -143,6 +148,8 @@ def sensitivity_command(
     int8 quantization ×1.6 throughput/W (an illustrative assumption, not a
     measurement); PUE → 1.1; cleaner grid ×0.5. --scale and --set replace them.
     """
+    _one_output(as_json, as_csv)
+    grid_g_co2_per_kwh, _ = _grid_g_co2(grid, grid_g_co2_per_kwh)
     given = [_parse_scenario(x, "scale", "--scale") for x in scale or []]
     given += [_parse_scenario(x, "set", "--set") for x in set_ or []]
     with _bad_input_exits_1():
@@ -151,7 +158,7 @@ def sensitivity_command(
             query_tokens=query_tokens, pue=pue, grid_g_co2_per_kwh=grid_g_co2_per_kwh,
             allow_negative_price=allow_negative_price, scenarios=given or None,
         )
-    print_sensitivity(s, as_json)
+    print_sensitivity(s, as_json, as_csv)
 
 
 # --- fleet ---------------------------------------------------------------------------------
@@ -178,28 +185,6 @@ def _opt(text: str | None, option: str) -> float | tuple[float, float] | None:
     return None if text is None else _num_or_range(text, option)
 
 
-_FLEET_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("power_mw", "power", "MW"),
-    ("energy_mwh", "energy", "MWh"),
-    ("cost", "electricity cost", "{currency}"),
-    ("t_co2", "emissions", "tCO2"),
-    ("joules_per_token", "energy per token", "J"),
-    ("cost_per_million_tokens", "cost per million tokens", "{currency}"),
-    ("g_co2_per_million_tokens", "carbon per million tokens", "gCO2"),
-)
-
-
-def _span(v: Interval | float | None, money: str | None = None) -> str:
-    def one(x: float) -> str:
-        return format_money(x, money) if money else fmt_number(x)
-
-    if v is None:
-        return "—"
-    if isinstance(v, Interval):
-        return one(v.min) if v.min == v.max else f"{one(v.min)} – {one(v.max)}"
-    return one(v)
-
-
 def fleet_table(f: Fleet | FleetRange, title: str, period: str, show_facility: bool) -> Table:
     """IT and (when PUE > 1) facility figures; ranges as ``min – max``; ``period`` e.g. "per year"."""
     t = Table(title=title, caption=f"energy, cost, emissions and tokens {period}")
@@ -210,19 +195,41 @@ def fleet_table(f: Fleet | FleetRange, title: str, period: str, show_facility: b
     if show_facility:
         t.add_column("facility", justify="right")
         levels.append(f.facility)
-    t.add_row("mean draw per node", "W", _span(f.draw_w_per_node), *([""] if show_facility else []))
-    for key, label, unit in _FLEET_ROWS:
+    t.add_row("mean draw per node", "W", span(f.draw_w_per_node), *([""] if show_facility else []))
+    for key, label, unit in FLEET_ROWS:
         values = [getattr(level, key) for level in levels]
         if all(v is None for v in values):
             continue
         money = f.currency if unit == "{currency}" else None
-        t.add_row(label, unit.format(currency=f.currency), *(_span(v, money) for v in values))
+        t.add_row(label, unit.format(currency=f.currency), *(span(v, money) for v in values))
     if f.tokens is not None:
-        t.add_row("tokens", "", _span(f.tokens), *([""] if show_facility else []))
+        t.add_row("tokens", "", span(f.tokens), *([""] if show_facility else []))
     return t
 
 
-@app.command("fleet")
+def fleet_csv(f: Fleet | FleetRange) -> tuple[list[str], list[list[Any]]]:
+    """``figure,unit,it,facility``; a :class:`FleetRange` has ``it_min,it_max,facility_min,facility_max``."""
+    ranged = isinstance(f, FleetRange)
+    levels = ["it_min", "it_max", "facility_min", "facility_max"] if ranged else ["it", "facility"]
+    header = ["figure", "unit", *levels]
+
+    def cells(v: Interval | float | None) -> list[Any]:
+        if not ranged:
+            return [v]
+        if isinstance(v, Interval):
+            return [v.min, v.max]
+        return [v, v]
+
+    rows: list[list[Any]] = [["draw_w_per_node", "W", *cells(f.draw_w_per_node), *cells(None)]]
+    for key, _, unit in FLEET_ROWS:
+        rows.append([key, unit.format(currency=f.currency), *cells(getattr(f.it, key)),
+                     *cells(getattr(f.facility, key))])
+    rows.append(["tokens_per_s", "tokens/s", *cells(f.tokens_per_s), *cells(None)])
+    rows.append(["tokens", "", *cells(f.tokens), *cells(None)])
+    return header, rows
+
+
+@app.command("fleet", rich_help_panel=PANEL_STEADY)
 def fleet_command(
     nodes: Annotated[str, typer.Option(help="Number of nodes (or MIN..MAX).", metavar="N")],
     power_w: Annotated[str, typer.Option(help="Power of one node at full load, W (or MIN..MAX).", metavar="W")],
@@ -237,15 +244,24 @@ def fleet_command(
                                                metavar="PRICE")] = "0.08",
     currency: Annotated[str, typer.Option(help=CURRENCY_HELP)] = "USD",
     grid_g_co2_per_kwh: Annotated[str | None, typer.Option(help=GRID_HELP + " Or MIN..MAX.", metavar="G")] = None,
+    grid: Annotated[str | None, typer.Option(help=GRID_REGION_HELP)] = None,
     tokens_per_s: Annotated[str | None, typer.Option(
         help="Tokens/s of one node at full load (or MIN..MAX); adds tokens and per-token figures.",
         metavar="TPS")] = None,
     allow_negative_price: Annotated[
         bool, typer.Option("--allow-negative-price", help="Accept a negative price.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " Rows: figure, unit, IT, facility (min and max "
+                                                                  "columns for ranges).")] = False,
 ) -> None:
     """A fleet of nodes over a year: MW, MWh, cost, tCO2, tokens and cost per Mtok at that load."""
+    _one_output(as_json, as_csv)
+    grid_g = _opt(grid_g_co2_per_kwh, "--grid-g-co2-per-kwh")
+    if grid is not None:
+        if grid_g is not None:
+            raise typer.BadParameter("give --grid or --grid-g-co2-per-kwh, not both", param_hint="--grid")
+        grid_g, _ = _grid_g_co2(grid, None)
     kw: dict[str, Any] = {
         "nodes": _num_or_range(nodes, "--nodes"),
         "power_w_per_node": _num_or_range(power_w, "--power-w"),
@@ -254,7 +270,7 @@ def fleet_command(
         "hours": _num_or_range(hours, "--hours"),
         "pue": _num_or_range(pue, "--pue"),
         "price_per_kwh": _num_or_range(price_per_kwh, "--price-per-kwh"),
-        "grid_g_co2_per_kwh": _opt(grid_g_co2_per_kwh, "--grid-g-co2-per-kwh"),
+        "grid_g_co2_per_kwh": grid_g,
         "tokens_per_s_per_node": _opt(tokens_per_s, "--tokens-per-s"),
     }
     ranged = any(isinstance(v, tuple) for v in kw.values())
@@ -264,6 +280,9 @@ def fleet_command(
         )
     if as_json:
         _print_json(f.to_dict())
+        return
+    if as_csv:
+        _print_csv(*fleet_csv(f))
         return
     h = kw["hours"]
     period = "per year" if h == 8760 else f"over {hours} h"
@@ -309,7 +328,26 @@ def floor_table(f: Floor) -> Table:
     return t
 
 
-@app.command("floor")
+_FLOOR_CSV = (
+    ("price_per_mtok", "{currency}/Mtok"),
+    ("joules_per_token", "J"),
+    ("energy_cost_per_mtok", "{currency}/Mtok"),
+    ("energy_share", ""),
+    ("margin_per_mtok", "{currency}/Mtok"),
+    ("margin_share", ""),
+    ("break_even_joules_per_token", "J"),
+    ("headroom", ""),
+)
+
+
+def floor_csv(f: Floor) -> tuple[list[str], list[list[Any]]]:
+    """One row per :class:`~epcore.scenarios.FloorLine` figure, columns input, output and blended."""
+    rows = [[k, unit.format(currency=f.currency), *(getattr(x, k) for x in (f.input, f.output, f.blended))]
+            for k, unit in _FLOOR_CSV]
+    return ["figure", "unit", "input", "output", "blended"], rows
+
+
+@app.command("floor", rich_help_panel=PANEL_STEADY)
 def floor_command(
     api_price_per_mtok: Annotated[float | None, typer.Option(
         help="API price per million tokens, in --currency (both kinds of token).")] = None,
@@ -332,9 +370,12 @@ def floor_command(
     allow_negative_price: Annotated[
         bool, typer.Option("--allow-negative-price", help="Accept a negative electricity price.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " Rows: figure, unit, input, output, "
+                                                                  "blended.")] = False,
 ) -> None:
     """The electricity cost floor under an API price, the share energy takes, the margin, and the break-even J/token."""
+    _one_output(as_json, as_csv)
     if api_price_per_mtok is None and (api_input_price_per_mtok is None or api_output_price_per_mtok is None):
         raise typer.BadParameter("give --api-price-per-mtok, or both --api-input-price-per-mtok and "
                                  "--api-output-price-per-mtok", param_hint="--api-price-per-mtok")
@@ -360,6 +401,8 @@ def floor_command(
         )
     if as_json:
         _print_json(f.to_dict())
+    elif as_csv:
+        _print_csv(*floor_csv(f))
     else:
         _stdout().print(floor_table(f))
 
@@ -387,7 +430,14 @@ def crossover_table(c: Crossover) -> Table:
     return t
 
 
-@app.command("crossover")
+_CROSSOVER_CSV = (
+    ("training_mwh", "MWh"), ("queries_per_day", ""), ("wh_per_query", "Wh"), ("pue", ""), ("months", "months"),
+    ("inference_mwh_per_day", "MWh"), ("days_to_cross", "days"), ("months_to_cross", "months"),
+    ("inference_mwh_after_months", "MWh"), ("ratio_after_months", ""),
+)
+
+
+@app.command("crossover", rich_help_panel=PANEL_STEADY)
 def crossover_command(
     training_mwh: Annotated[float, typer.Option(help="Energy of the training run, MWh (as published; "
                                                      "usually facility-level).")],
@@ -401,9 +451,11 @@ def crossover_command(
     query_tokens: Annotated[float, typer.Option(help="Tokens in one query.")] = 500,
     pue: Annotated[float, typer.Option(help=PUE_HELP)] = 1.0,
     months: Annotated[float, typer.Option(help="Horizon of the ratio, months.")] = 12,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " Rows: figure, value, unit.")] = False,
 ) -> None:
     """Days until cumulative inference energy passes training energy, and the ratio after N months."""
+    _one_output(as_json, as_csv)
     if (power_w is None) != (tokens_per_s is None):
         raise typer.BadParameter("--power-w and --tokens-per-s go together", param_hint="--power-w")
     sources = [x is not None for x in (wh_per_query, joules_per_token, power_w)]
@@ -418,5 +470,7 @@ def crossover_command(
                       joules_per_token=j, query_tokens=query_tokens, pue=pue, months=months)
     if as_json:
         _print_json(c.to_dict())
+    elif as_csv:
+        _print_csv(("figure", "value", "unit"), ([k, getattr(c, k), unit] for k, unit in _CROSSOVER_CSV))
     else:
         _stdout().print(crossover_table(c))
