@@ -21,7 +21,9 @@ $(VENV)/.deps: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q 'maturin>=1.7,<2' 'numpy>=1.26' 'typer>=0.12' 'rich>=13' \
-		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10' 'pyarrow>=15'
+		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10' 'pyarrow>=15' \
+		'starlette>=1.3.1' 'uvicorn>=0.30' 'python-multipart>=0.0.18' 'matplotlib>=3.8' \
+		'httpx>=0.27' 'playwright>=1.45'
 	touch $@
 
 # The extension is built for this machine's CPU (AVX2 where it has it): the
@@ -41,13 +43,24 @@ $(VENV)/.built: $(VENV)/.deps $(RUST_SRC)
 build: $(VENV)/.built  ## build the Rust core and install epcore into .venv
 
 .PHONY: demo
-demo: build  ## the seed scenario (and in BRL, facility, German grid, levers), then bundled samples: a power trace, an nvidia-smi log (gzip), a request log, energy per request
+demo: build  ## the seed scenario (and in BRL, facility, German grid, levers), then bundled samples: a power trace, an nvidia-smi log (gzip), a request log, energy per request, a plot and an HTML report (CONSOLE=1: then the web console)
 	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --currency USD --query-tokens 500
 	$(VENV)/bin/epcore calc --power-w 5600 --tokens-per-s 2500 --price-per-kwh 0.08 --price-currency USD --currency BRL --pue 1.3 --grid DE --sensitivity
 	$(VENV)/bin/epcore energy tests/data/sample_trace.csv
 	$(VENV)/bin/epcore energy tests/data/sample_nvidia_smi.csv.gz --tz Europe/Berlin
 	$(VENV)/bin/epcore tokens tests/data/sample_requests.csv
 	$(VENV)/bin/epcore attribute --power tests/data/sample_attribution_power.csv --requests tests/data/sample_attribution_requests.csv
+	mkdir -p demo-out
+	$(VENV)/bin/epcore plot --power tests/data/sample_attribution_power.csv --requests tests/data/sample_attribution_requests.csv --out demo-out/power.png
+	$(VENV)/bin/epcore report --power tests/data/sample_attribution_power.csv --requests tests/data/sample_attribution_requests.csv --out demo-out/report.html
+	@echo "demo-out/report.html and demo-out/power.png written; 'make demo CONSOLE=1' or 'make console' starts the web console"
+ifeq ($(CONSOLE),1)
+	$(VENV)/bin/epcore console
+endif
+
+.PHONY: console
+console: build  ## the local web console at http://127.0.0.1:8787 (calculator, scenarios, trace upload); Ctrl-C stops it
+	$(VENV)/bin/epcore console
 
 .PHONY: test
 test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctests, stubtest)
@@ -79,4 +92,4 @@ format:  ## rustfmt
 
 .PHONY: clean
 clean:  ## remove build outputs and the virtualenv
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target demo-out
