@@ -7,6 +7,9 @@ PIP := $(PY) -m pip
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
+# The web console's port (make console PORT=8800 when 8787 is taken).
+PORT ?= 8787
+
 # Rebuild the extension when any Rust source, manifest or the lock file changes.
 RUST_SRC := $(shell find rust -name '*.rs' -not -path '*/target/*' -not -path 'rust/fuzz/*') \
             Cargo.toml Cargo.lock rust/epcore-core/Cargo.toml rust/epcore-python/Cargo.toml pyproject.toml
@@ -55,12 +58,12 @@ demo: build  ## the seed scenario (and in BRL, facility, German grid, levers), t
 	$(VENV)/bin/epcore report --power tests/data/sample_attribution_power.csv --requests tests/data/sample_attribution_requests.csv --out demo-out/report.html
 	@echo "demo-out/report.html and demo-out/power.png written; 'make demo CONSOLE=1' or 'make console' starts the web console"
 ifeq ($(CONSOLE),1)
-	$(VENV)/bin/epcore console
+	$(VENV)/bin/epcore console --port $(PORT)
 endif
 
 .PHONY: console
-console: build  ## the local web console at http://127.0.0.1:8787 (calculator, scenarios, trace upload); Ctrl-C stops it
-	$(VENV)/bin/epcore console
+console: build  ## the local web console on 127.0.0.1 (PORT=8787): calculator, scenarios, trace upload; Ctrl-C stops it
+	$(VENV)/bin/epcore console --port $(PORT)
 
 .PHONY: test
 test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctests, stubtest)
