@@ -179,6 +179,17 @@ class Requests:
     line: npt.NDArray[np.uint64]
     quality: RequestLogQuality
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle (Dask workers, caches) with the columns read-only again:
+        numpy arrays come back from a pickle writable, the table promises otherwise."""
+        for name, value in state.items():
+            if isinstance(value, np.ma.MaskedArray):
+                _frozen(value.data)
+                _frozen(np.ma.getmaskarray(value))
+            elif isinstance(value, np.ndarray):
+                _frozen(value)
+            object.__setattr__(self, name, value)
+
     @classmethod
     def _from_core(cls, cols: dict[str, Any], info: dict[str, Any]) -> Requests:
         def objects(values: list[Any]) -> npt.NDArray[np.object_]:

@@ -9,7 +9,7 @@ root="../../tests/golden"
 declare -A seeds=(
   [fuzz_csv]=csv [fuzz_nvidia_smi]=nvidia_smi [fuzz_dmon]=dmon [fuzz_zeus]=zeus
   [fuzz_prometheus_text]=prometheus [fuzz_prometheus_json]=prometheus_json [fuzz_rapl]=rapl
-  [fuzz_codecarbon]=codecarbon [fuzz_sniff]="*" [fuzz_integrate]="" [fuzz_attribute]="" [fuzz_ecb]="" [fuzz_series]=""
+  [fuzz_codecarbon]=codecarbon [fuzz_sniff]="*" [fuzz_integrate]="" [fuzz_attribute]="" [fuzz_ecb]="" [fuzz_series]="" [fuzz_partial_codec]=""
   [fuzz_requests_csv]=requests [fuzz_requests_vllm]=requests [fuzz_requests_sglang]=requests
   [fuzz_requests_aiperf]=requests [fuzz_requests_ollama]=requests [fuzz_token_counters]=prometheus
 )

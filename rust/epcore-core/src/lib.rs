@@ -18,6 +18,7 @@ pub mod error;
 pub mod integrate;
 pub mod kernel;
 pub mod partial;
+pub mod partial_codec;
 pub mod read;
 pub mod requests;
 pub mod stream;

@@ -3,7 +3,8 @@
 //! A [`Partial`] is everything needed to continue an integral: the compensated
 //! sum, the first and last accepted samples, and the quality counters. Two
 //! partials of adjacent pieces merge into the partial of the whole, which is
-//! what streaming readers and distributed runs stand on.
+//! what streaming readers and distributed runs stand on; between processes a
+//! partial travels as bytes ([`crate::partial_codec`]).
 //!
 //! The sample-by-sample path here is the definition of the semantics; the fast
 //! block kernels in [`crate::kernel`] must agree with it and fall back to it on
@@ -41,18 +42,28 @@ pub struct Counts {
 }
 
 impl Counts {
+    // Saturating: a partial decoded from bytes (`Partial::from_bytes`) may carry any
+    // counts, and merging it must never overflow into a panic.
     fn add(&mut self, o: &Counts) {
-        self.n_rows += o.n_rows;
-        self.n_samples += o.n_samples;
-        self.n_nonfinite += o.n_nonfinite;
-        self.n_negative_clamped += o.n_negative_clamped;
-        self.n_duplicate_identical += o.n_duplicate_identical;
-        self.n_gaps += o.n_gaps;
+        self.n_rows = self.n_rows.saturating_add(o.n_rows);
+        self.n_samples = self.n_samples.saturating_add(o.n_samples);
+        self.n_nonfinite = self.n_nonfinite.saturating_add(o.n_nonfinite);
+        self.n_negative_clamped = self.n_negative_clamped.saturating_add(o.n_negative_clamped);
+        self.n_duplicate_identical = self
+            .n_duplicate_identical
+            .saturating_add(o.n_duplicate_identical);
+        self.n_gaps = self.n_gaps.saturating_add(o.n_gaps);
         self.gap_ns = self.gap_ns.saturating_add(o.gap_ns);
         self.covered_ns = self.covered_ns.saturating_add(o.covered_ns);
-        self.n_wraps += o.n_wraps;
-        self.n_resets += o.n_resets;
+        self.n_wraps = self.n_wraps.saturating_add(o.n_wraps);
+        self.n_resets = self.n_resets.saturating_add(o.n_resets);
     }
+}
+
+/// Count one more; saturating for the same reason as [`Counts::add`].
+#[inline(always)]
+fn bump(n: &mut u64) {
+    *n = n.saturating_add(1);
 }
 
 /// The integration state of one channel over a contiguous piece of its rows.
@@ -118,7 +129,7 @@ impl Partial {
                     value,
                 });
             }
-            self.counts.n_nonfinite += 1;
+            bump(&mut self.counts.n_nonfinite);
             return Ok(None);
         }
         if o.rule == Rule::Counter {
@@ -134,7 +145,7 @@ impl Partial {
         }
         if value < 0.0 {
             if value > -o.negative_tolerance_w && !o.strict {
-                self.counts.n_negative_clamped += 1;
+                bump(&mut self.counts.n_negative_clamped);
                 return Ok(Some(0.0));
             }
             return Err(Error::NegativePower {
@@ -155,7 +166,7 @@ impl Partial {
 
     /// Feed one row. This is the reference semantics of the integrator.
     pub fn push(&mut self, t_ns: i64, value: f64, index: u64) -> Result<()> {
-        self.counts.n_rows += 1;
+        bump(&mut self.counts.n_rows);
         let Some(v) = self.accept_value(value, index)? else {
             return Ok(());
         };
@@ -171,7 +182,7 @@ impl Partial {
         let Some(prev) = self.last else {
             self.first = Some(s);
             self.last = Some(s);
-            self.counts.n_samples += 1;
+            bump(&mut self.counts.n_samples);
             self.note_value(s.value);
             return Ok(());
         };
@@ -190,7 +201,7 @@ impl Partial {
             // Identical duplicates carry no information; conflicting ones would move
             // energy by an unbounded amount depending on which one we kept.
             if s.value == prev.value && !self.cfg.opts.strict {
-                self.counts.n_duplicate_identical += 1;
+                bump(&mut self.counts.n_duplicate_identical);
                 return Ok(());
             }
             return Err(Error::ConflictingDuplicate {
@@ -209,7 +220,7 @@ impl Partial {
             })?;
         self.segment(prev, s, dt)?;
         self.last = Some(s);
-        self.counts.n_samples += 1;
+        bump(&mut self.counts.n_samples);
         self.note_value(s.value);
         Ok(())
     }
@@ -225,7 +236,7 @@ impl Partial {
         self.max_dt_ns = self.max_dt_ns.max(dt);
         let gap = dt > self.cfg.max_gap_ns;
         if gap {
-            self.counts.n_gaps += 1;
+            bump(&mut self.counts.n_gaps);
             self.counts.gap_ns = self.counts.gap_ns.saturating_add(dt);
         }
         match self.cfg.opts.rule {
@@ -259,14 +270,14 @@ impl Partial {
         if let Some(m) = o.counter_modulus {
             let wrapped = (m - a.value) + b.value;
             if wrapped >= 0.0 && wrapped <= budget {
-                self.counts.n_wraps += 1;
+                bump(&mut self.counts.n_wraps);
                 return Ok(wrapped);
             }
         }
         if b.value <= budget {
             // Prometheus-style reset: the new reading counted from zero. What was used
             // between the last reading and the reset is lost, so the total is a lower bound.
-            self.counts.n_resets += 1;
+            bump(&mut self.counts.n_resets);
             return Ok(b.value);
         }
         Err(Error::AmbiguousCounterDecrease {
@@ -300,7 +311,7 @@ impl Partial {
             // Re-run the boundary sample through the sequential rules; it was
             // counted as accepted in `next`, so take it back out first.
             // push_accepted either adds the bridging segment or drops an identical duplicate.
-            counts.n_samples -= 1;
+            counts.n_samples = counts.n_samples.saturating_sub(1);
             self.push_accepted(first)?;
             self.sum.merge(&next.sum);
             // A one-sample piece was just placed (or dropped as a duplicate) by push_accepted.

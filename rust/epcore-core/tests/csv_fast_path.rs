@@ -14,23 +14,11 @@
 use epcore_core::read::csv::row_every_way;
 use epcore_core::read::{open_reader_bytes, Collector, Format, ReadConfig, ReadOptions};
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+
+mod common;
 
 fn config(cases: u32) -> ProptestConfig {
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_C5F0);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::config(cases, 0x5EED_C5F0)
 }
 
 fn digits(n: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {

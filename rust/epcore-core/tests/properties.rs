@@ -23,26 +23,14 @@ use epcore_core::partial::Partial;
 use epcore_core::window::integrate_windows;
 use epcore_core::Result;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
+
+mod common;
 
 const S: i64 = 1_000_000_000;
 const EPOCH_2024: i64 = 1_717_000_000 * S;
 
 fn config(cases: u32) -> ProptestConfig {
-    let seed = std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_E9C0);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    common::config(cases, 0x5EED_E9C0)
 }
 
 /// Rows of one channel and the options to integrate them with.

@@ -136,7 +136,8 @@ fn batch_convert<'py>(
         currency: currency.to_owned(),
         allow_negative_price,
         on_invalid: OnInvalid::parse(on_invalid).map_err(|e| to_pyerr(py, e))?,
-        threads,
+        // 0 is rayon's global pool, which does not survive os.fork().
+        threads: crate::fork::pool_threads(threads),
     };
     let mut outputs = outputs;
     let mut valid = valid;

@@ -10,6 +10,7 @@ mod currency;
 mod economics;
 mod errors;
 mod files;
+mod fork;
 mod integrate;
 mod options;
 mod partial;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(integrate::seconds_to_ns, m)?)?;
     m.add_function(wrap_pyfunction!(files::integrate_path, m)?)?;
     m.add_function(wrap_pyfunction!(files::sniff_format, m)?)?;
+    m.add_function(wrap_pyfunction!(fork::forked_from_pool_owner, m)?)?;
     m.add_class::<files::PyStreamIntegrator>()?;
     attribute::register(m)?;
     batch::register(m)?;

@@ -2,7 +2,7 @@
 
 use epcore_core::partial::Partial;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::IntoPy;
 
@@ -41,9 +41,46 @@ impl PyPartial {
         self.inner.last.map(|s| s.t_ns)
     }
 
+    /// Value of the first accepted sample (W, or counter units), None if empty.
+    #[getter]
+    fn first_value(&self) -> Option<f64> {
+        self.inner.first.map(|s| s.value)
+    }
+
+    /// Value of the last accepted sample, None if empty.
+    #[getter]
+    fn last_value(&self) -> Option<f64> {
+        self.inner.last.map(|s| s.value)
+    }
+
     #[getter]
     fn n_samples(&self) -> u64 {
         self.inner.counts.n_samples
+    }
+
+    /// Every field, options included, as a small versioned binary layout
+    /// (exact: floats travel as their bits).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.to_bytes())
+    }
+
+    /// The partial that `to_bytes` wrote; damaged bytes raise `ParseError`
+    /// (code `corrupt_input`).
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, b: &[u8]) -> PyResult<PyPartial> {
+        Ok(PyPartial {
+            inner: Partial::from_bytes(b).py_err(py)?,
+        })
+    }
+
+    /// Pickle as `Partial.from_bytes(self.to_bytes())`, so partials travel
+    /// between processes (Dask workers) and merge there exactly.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let from_bytes = py.get_type::<PyPartial>().getattr("from_bytes")?;
+        Ok((from_bytes, (self.to_bytes(py),)))
     }
 
     /// The partial of this piece followed by `other`.
