@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from epcore.cli import cli
 from test_cli import assert_one_error_line
+from cli_helpers import run
 
 SEED = ["--power-w", "5600", "--tokens-per-s", "2500"]
 FLEET = ["--nodes", "1200", "--power-w", "5600", "--utilization", "0.6", "--hours", "8760"]
@@ -18,12 +18,6 @@ FLEET = ["--nodes", "1200", "--power-w", "5600", "--utilization", "0.6", "--hour
 def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tables are checked by their text: a wide console keeps every cell on one line.
     monkeypatch.setenv("COLUMNS", "200")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli(*args)
-    r = capsys.readouterr()
-    return code, r.out, r.err
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:

@@ -18,7 +18,8 @@ import typer
 
 import epcore
 from epcore import cli as cli_module
-from epcore.cli import app, cli
+from epcore.cli import app
+from cli_helpers import one_line, read_csv, run
 
 DATA = Path(__file__).parent / "data"
 SEED = ["--power-w", "5600", "--tokens-per-s", "2500", "--price-per-kwh", "0.08"]
@@ -44,23 +45,6 @@ def runs_file(tmp_path: Path) -> Path:
     p = tmp_path / "summary.json"
     p.write_text(json.dumps({"M1_total_energy_J": 900.0, "M2_total_tokens": 300, "M3_total_time_s": 3.0}))
     return p
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = cli(*args)
-    r = capsys.readouterr()
-    return code, r.out, r.err
-
-
-def one_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err and "╭" not in err, err
-    return lines[0]
-
-
-def read_csv(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 # Every subcommand with arguments that succeed, and the first columns of its CSV header.

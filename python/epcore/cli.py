@@ -523,11 +523,22 @@ class PreferName(str, Enum):
     energy = "energy"
 
 
+class ByName(str, Enum):
+    hour = "hour"
+    day = "day"
+
+
+# The options of ``epcore energy`` that only the fleet path (many files, on Dask) takes.
+PANEL_FLEET = "Many files (Dask)"
+
+
 @app.command(rich_help_panel=PANEL_MEASURED)
 def energy(
-    file: Annotated[Path, typer.Argument(help="Power or energy file: CSV, nvidia-smi, dmon, Zeus, Prometheus "
-                                               "scrape or query_range JSON, RAPL, CodeCarbon, Parquet; "
-                                               ".gz/.zst read directly.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE",
+        help="Power or energy file: CSV, nvidia-smi, dmon, Zeus, Prometheus scrape or query_range JSON, RAPL, "
+             "CodeCarbon, Parquet; .gz/.zst read directly. Several files, a quoted glob ('telemetry/*.csv.gz') "
+             "or a Parquet dataset directory with --dask are integrated as one fleet, channel by channel.")],
     format: Annotated[FormatName, typer.Option("--format", "-f", help="Input format (auto: sniffed).")] = (
         FormatName.auto
     ),
@@ -547,10 +558,31 @@ def energy(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to repair: any repair is an error.")] = False,
     chunk_bytes: Annotated[int, typer.Option(min=1, help="Read size; the result does not depend on it.")] = 1 << 20,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " One row per channel.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help=CSV_HELP + " One row per channel (per bucket with --by).")
+                      ] = False,
+    dask: Annotated[str | None, typer.Option(
+        metavar="ADDRESS|local[N]", rich_help_panel=PANEL_FLEET,
+        help="Run one task per file on Dask: a scheduler address (tcp://host:8786), or local[N] for N worker "
+             "processes on this machine. Default with several files: in this process, one file at a time.")] = None,
+    by: Annotated[ByName | None, typer.Option(rich_help_panel=PANEL_FLEET,
+                                              help="Also the energy per channel per UTC hour or day.")] = None,
+    channel_by: Annotated[str | None, typer.Option(
+        rich_help_panel=PANEL_FLEET, help="Column naming the channel (GPU) of each row, when files hold several; "
+                                          "a channel may span many files.")] = None,
 ) -> None:
-    """Energy of a power trace or energy-counter file, with its quality report."""
+    """Energy of a power trace or energy-counter file, with its quality report.
+
+    Several files or a glob: the energy of the whole fleet, per channel and (--by) per hour or day, equal to
+    reading everything on one machine; --dask spreads the files over a Dask cluster.
+    """
     _one_output(as_json, as_csv)
+    if len(files) != 1 or dask is not None or by is not None or channel_by is not None or _is_pattern(files[0]):
+        _energy_fleet(files, dask=dask, by=by, channel_by=channel_by, channel=channel,
+                      format=None if format is FormatName.auto else format.value, tz=tz, value=value,
+                      prefer=None if prefer is None else prefer.value, columns=columns, rule=rule.value,
+                      max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes, as_json=as_json, as_csv=as_csv)
+        return
+    file = files[0]
     with _bad_input_exits_1():
         with _progress_for(file) as progress:
             r = integrate_file(
@@ -571,6 +603,29 @@ def energy(
         out = _stdout()
         for t in _energy_tables(r):
             out.print(t)
+
+
+def _is_pattern(path: Path) -> bool:
+    """``telemetry/*.csv`` (quoted, so the shell left it alone) is a pattern; ``gpu[0].csv`` that exists is a file."""
+    return any(c in str(path) for c in "*?[") and not path.exists()
+
+
+def _energy_fleet(files: list[Path], *, dask: str | None, by: ByName | None, channel_by: str | None,
+                  channel: str | None, chunk_bytes: int, columns: str | None, as_json: bool, as_csv: bool,
+                  **options: Any) -> None:
+    """The fleet path of ``epcore energy``: :mod:`epcore.cli_fleet` (which imports this module)."""
+    from .cli_fleet import energy_fleet
+
+    if channel is not None and channel_by is not None and channel != channel_by:
+        _usage("--channel and --channel-by both name the channel column: give one")
+    # Reader options the fleet API takes through **read_kwargs: passed only when given.
+    read_kwargs: dict[str, Any] = dict(options)
+    if columns is not None:
+        read_kwargs["columns"] = columns
+    if chunk_bytes != 1 << 20:
+        read_kwargs["chunk_bytes"] = chunk_bytes
+    energy_fleet(files, dask=dask, by=by, channel_by=channel_by if channel_by is not None else channel,
+                 read_kwargs=read_kwargs, as_json=as_json, as_csv=as_csv)
 
 
 _ENERGY_CSV = ("channel", "energy_j", "energy_wh", "duration_s", "mean_power_w", "min_power_w", "max_power_w",
