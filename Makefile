@@ -26,7 +26,9 @@ $(VENV)/.deps: pyproject.toml
 	$(PIP) install -q 'maturin>=1.7,<2' 'numpy>=1.26' 'typer>=0.12' 'rich>=13' \
 		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10' 'pyarrow>=15' \
 		'starlette>=1.3.1' 'uvicorn>=0.30' 'python-multipart>=0.0.18' 'matplotlib>=3.8' \
-		'httpx>=0.27' 'playwright>=1.45'
+		'httpx>=0.27' 'playwright>=1.45' 'dask[dataframe]>=2024.8' 'distributed>=2024.8'
+	# Ray is optional (the Ray Data recipe's test runs only where it installs).
+	$(PIP) install -q 'ray>=2.30' || echo "note: ray did not install; tests/test_ray_recipe.py will skip"
 	touch $@
 
 # The extension is built for this machine's CPU (AVX2 where it has it): the
@@ -71,12 +73,13 @@ test: build  ## cargo tests (proptest, doc tests) and pytest (hypothesis, doctes
 	$(PY) -m pytest -q
 
 .PHONY: bench
-bench: build  ## epcore against numpy, polars, pyarrow and duckdb side by side, with ratios
-	$(PIP) install -q 'polars>=1.0' 'duckdb>=1.0' 'pandas>=2'
+bench: build  ## epcore against numpy, polars, pyarrow and duckdb side by side, with ratios; Dask 1 vs 2 workers
+	$(PIP) install -q 'polars>=1.0' 'duckdb>=1.0' 'pandas>=2' 'dask[distributed]>=2024.1'
 	$(PY) benches/compare.py
 	$(PY) benches/bench_nvidia_smi.py
 	$(PY) benches/bench_attribute.py
 	$(PY) benches/bench_batch.py
+	$(PY) benches/bench_dask.py
 
 .PHONY: fuzz
 fuzz:  ## cargo-fuzz every parser for FUZZ_SECONDS each (default 180; not in CI)
