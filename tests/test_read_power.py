@@ -259,3 +259,33 @@ def test_naive_traces_refuse_absolute_time_requests(tmp_path: Path) -> None:
     r = placed.integrate(requests)
     assert r.window_energy_j is not None
     assert r.window_energy_j.tolist() == [0.5 * 100 + 0.5 * 150]  # 100 W, then the ramp to 200 W at 27.5 s
+
+
+def test_empty_parquet_is_a_typed_error(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    p = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"timestamp_ns": pa.array([], pa.int64()), "power_w": pa.array([], pa.float64())}), p)
+    with pytest.raises(epcore.TraceError) as e:
+        epcore.read_power(p)
+    assert e.value.code == "insufficient_samples" and str(p) in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_prefer_value_and_channel_pick_columns_of_a_recording(tmp_path: Path, kind: str) -> None:
+    # A live recording keeps power and the cumulative counter side by side.
+    rows = [(0, "a", 100.0, 0.0), (10**9, "a", 100.0, 101.0), (2 * 10**9, "a", 100.0, 202.0)]
+    p = tmp_path / f"rec.{kind}"
+    if kind == "csv":
+        p.write_text("timestamp_ns,gpu,power_w,energy_j\n" + "".join(f"{t},{c},{w},{e}\n" for t, c, w, e in rows))
+    else:
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        cols = list(zip(*rows))
+        pq.write_table(pa.table({"timestamp_ns": cols[0], "gpu": cols[1], "power_w": cols[2], "energy_j": cols[3]}), p)
+    assert epcore.read_power(p, channel="gpu").energy_j == 200.0
+    assert epcore.read_power(p, channel="gpu", prefer="energy").energy_j == 202.0
+    assert epcore.read_power(p, channel="gpu", value="energy_j").energy_j == 202.0
+    assert epcore.read_power(p, channel="gpu").channels == ("a",)
+    with pytest.raises(epcore.SchemaError):
+        epcore.read_power(p, channel="uuid")

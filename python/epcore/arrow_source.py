@@ -120,6 +120,7 @@ def read_arrow(
     time: str | None = None,
     value: str | None = None,
     channel: str | None = None,
+    prefer: str | None = None,
     collect: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[tuple[str, _core.Partial]], dict[str, Any], Samples | None]:
@@ -134,7 +135,13 @@ def read_arrow(
         tcol = next((n for n in names if pa.types.is_timestamp(schema.field(n).type)), None)
     if tcol is None and "time_s" in names:
         tcol = "time_s"
-    vcol = _pick(names, value, tuple(VALUE_COLUMNS), "value", path)
+    # prefer="energy" reads a counter column where a file has both (a recording keeps power and counter).
+    kind = {"power": "power", "energy": "counter", None: None}.get(prefer, "?")
+    if kind == "?":
+        raise ConfigError(f"prefer={prefer!r}: expected 'power' or 'energy'", code="invalid_argument",
+                          value=str(prefer))
+    defaults = tuple(n for n, (k, _) in VALUE_COLUMNS.items() if kind is None or k == kind)
+    vcol = _pick(names, value, defaults, "value", path)
     if tcol is None or vcol is None:
         raise SchemaError(
             f"{path}: expected a time column ({', '.join(TIME_COLUMNS)}, a timestamp, or time_s) and a value "

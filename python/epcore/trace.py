@@ -246,8 +246,8 @@ def _run(
     arrow = is_arrow_source(source) or not isinstance(source, (str, os.PathLike))
     if arrow or format == "parquet" or (format is None and _is_parquet(source)):
         channels, info, samples = read_arrow(
-            source, opts, time=time, value=value, channel=channel, collect=collect or windows is not None,
-            progress=progress)
+            source, opts, time=time, value=value, channel=channel, prefer=prefer,
+            collect=collect or windows is not None, progress=progress)
         return channels, info, samples, None
     if time is not None:
         raise ConfigError("time= names an Arrow/Parquet column; text formats find their time column themselves",
@@ -278,6 +278,12 @@ def _result(channels: list[tuple[str, _core.Partial]], info: dict[str, Any]) -> 
     semantics = str(info.get("power_semantics", "unknown"))
     results = [ChannelEnergy.from_partial(name, part, semantics) for name, part in channels]
     skipped = info.get("skipped") or []
+    if not results:
+        # An empty Parquet file (or one whose rows were all filtered out) has no channel at all.
+        path = str(info["path"])
+        raise TraceError(f"{path}: 0 usable sample(s), at least 2 needed for an integral", code="insufficient_samples",
+                         path=path, value="0",
+                         hint="an energy integral needs at least two samples of one channel")
     return IntegrationResult.from_channels(
         results,
         source=str(info["path"]),

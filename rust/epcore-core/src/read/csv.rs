@@ -19,8 +19,8 @@ use crate::config::{Options, Rule};
 use crate::error::{Error, Location, Result};
 pub use crate::read::csv_rows::RowEveryWay;
 use crate::read::csv_rows::{
-    self, cut_points, parse_piece, parse_row, split_fields, Fields, Parsed, RowFailure, Schema,
-    TimeKind,
+    self, cut_points, parse_piece, parse_row, split_fields, ColumnPick, Fields, Parsed, RowFailure,
+    Schema, TimeKind,
 };
 use crate::read::fields::trim_field;
 use crate::read::format::Format;
@@ -90,7 +90,12 @@ pub fn open(src: Source, cfg: &ReadConfig) -> Result<Box<dyn PowerReader>> {
             Some(l) if l.bytes.iter().all(|b| b.is_ascii_whitespace()) => continue,
             Some(l) => {
                 check_utf8(l.bytes, &shown, l.number, l.offset)?;
-                break Schema::from_header(l.bytes, &shown, &mut scratch)?;
+                let pick = ColumnPick {
+                    value: cfg.value.as_deref(),
+                    channel: cfg.channel.as_deref(),
+                    prefer: cfg.prefer,
+                };
+                break Schema::from_header(l.bytes, &shown, &mut scratch, &pick)?;
             }
         }
     };
@@ -537,7 +542,7 @@ fn row_error(
 mod tests {
     use super::*;
     use crate::read::test_util::{cfg, integrate, write};
-    use crate::read::ReadOptions;
+    use crate::read::{Prefer, ReadConfig, ReadOptions};
 
     fn run(name: &str, body: &[u8], chunk: usize) -> Result<crate::read::FileIntegration> {
         run_limited(name, body, chunk, ReadOptions::default().max_record_bytes)
@@ -553,6 +558,30 @@ mod tests {
         c.read.max_record_bytes = max_record_bytes;
         let p = write("csv-test", name, body);
         integrate(&p, Some(Format::Csv), &c, &Options::default())
+    }
+
+    #[test]
+    fn value_prefer_and_channel_pick_the_columns() {
+        // A live recording keeps power and the energy counter side by side.
+        let body = b"timestamp_ns,gpu,power_w,energy_j\n0,a,100,0\n1000000000,a,100,101\n2000000000,a,100,202\n";
+        let p = write("csv-test", "both.csv", body);
+        let read = |f: &dyn Fn(&mut ReadConfig)| {
+            let mut c = cfg(1 << 20);
+            f(&mut c);
+            integrate(&p, Some(Format::Csv), &c, &Options::default())
+        };
+        let power = read(&|_| {}).expect("power");
+        assert_eq!(power.channels[0].1.energy_j(), 200.0);
+        let counter = read(&|c| c.prefer = Some(Prefer::Energy)).expect("counter");
+        assert_eq!(counter.channels[0].1.energy_j(), 202.0);
+        let named = read(&|c| c.value = Some("energy_j".into())).expect("value");
+        assert_eq!(named.channels[0].1.energy_j(), 202.0);
+        let by_gpu = read(&|c| c.channel = Some("gpu".into())).expect("channel");
+        assert_eq!(by_gpu.channels[0].0, "a");
+        let e = read(&|c| c.channel = Some("uuid".into())).expect_err("no such column");
+        assert!(e.to_string().contains("uuid"), "{e}");
+        let e = read(&|c| c.value = Some("watts".into())).expect_err("no such column");
+        assert!(e.to_string().contains("watts"), "{e}");
     }
 
     #[test]

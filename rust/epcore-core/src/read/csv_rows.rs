@@ -6,6 +6,7 @@ use crate::error::{Error, Location, Result};
 use crate::read::fields::{
     digit_prefix, digits_value, is_null_token, nondigit_mask, parse_f64, trim_field, word_at, POW10,
 };
+use crate::read::Prefer;
 use crate::time::{parse_decimal_seconds, parse_integer_ns, DecimalError, NS_PER_DECIMAL};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -26,6 +27,14 @@ pub(super) struct Schema {
     pub names: Vec<String>,
 }
 
+/// The columns a caller names (`value=`, `channel=`) or the quantity it prefers.
+#[derive(Clone, Copy, Default)]
+pub(super) struct ColumnPick<'a> {
+    pub value: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub prefer: Option<Prefer>,
+}
+
 const TIME_COLUMNS: [(&str, TimeKind); 2] = [
     ("timestamp_ns", TimeKind::Nanoseconds),
     ("time_s", TimeKind::Seconds),
@@ -33,7 +42,14 @@ const TIME_COLUMNS: [(&str, TimeKind); 2] = [
 
 impl Schema {
     /// Read the header; also adapts `opts` when the value column is a counter.
-    pub(super) fn from_header(line: &[u8], path: &str, opts: &mut Options) -> Result<Schema> {
+    /// `pick` names the value and channel columns or the quantity to prefer
+    /// when a file has both power and a counter (a live recording keeps both).
+    pub(super) fn from_header(
+        line: &[u8],
+        path: &str,
+        opts: &mut Options,
+        pick: &ColumnPick<'_>,
+    ) -> Result<Schema> {
         let names: Vec<String> = line
             .split(|&b| b == b',')
             .map(|f| String::from_utf8_lossy(trim_field(f)).trim().to_string())
@@ -54,20 +70,49 @@ impl Schema {
         else {
             return Err(schema_err(found));
         };
-        let (value, value_scale) = if let Some(i) = find("power_w") {
-            (i, 1.0)
-        } else if let Some(i) = find("power_mw") {
-            (i, 1e-3)
-        } else if let Some(i) = find("energy_j") {
-            opts.rule = Rule::Counter;
-            opts.counter_unit_j = 1.0;
-            (i, 1.0)
-        } else if let Some(i) = find("energy_mj") {
-            opts.rule = Rule::Counter;
-            opts.counter_unit_j = 1e-3;
-            (i, 1.0)
-        } else {
+        let named = |what: &str, name: &str| Error::Schema {
+            at: Location {
+                path: Some(path.into()),
+                line: Some(1),
+                column: Some(name.into()),
+                ..Location::default()
+            },
+            expected: format!("a {what} column named '{name}'"),
+            found: format!("columns [{}]", names.join(", ")),
+            hint: format!("name one of the header's columns with {what}="),
+        };
+        let candidates: &[&str] = match (pick.value, pick.prefer) {
+            (Some(v), _) => {
+                if find(v).is_none() {
+                    return Err(named("value", v));
+                }
+                &[]
+            }
+            (None, Some(Prefer::Energy)) => &["energy_j", "energy_mj", "power_w", "power_mw"],
+            (None, Some(Prefer::Power)) => &["power_w", "power_mw"],
+            (None, None) => &["power_w", "power_mw", "energy_j", "energy_mj"],
+        };
+        let column = match pick.value {
+            Some(v) => Some(v),
+            None => candidates.iter().copied().find(|n| find(n).is_some()),
+        };
+        let (value, value_scale) = match column {
+            // Any other named column is read as power in W.
+            Some(n @ ("energy_j" | "energy_mj")) => {
+                opts.rule = Rule::Counter;
+                opts.counter_unit_j = if n == "energy_mj" { 1e-3 } else { 1.0 };
+                (find(n), 1.0)
+            }
+            Some(n @ "power_mw") => (find(n), 1e-3),
+            Some(n) => (find(n), 1.0),
+            None => (None, 1.0),
+        };
+        let Some(value) = value else {
             return Err(schema_err(found));
+        };
+        let channel = match pick.channel {
+            Some(c) => Some(find(c).ok_or_else(|| named("channel", c))?),
+            None => find("channel"),
         };
         Ok(Schema {
             n_cols: names.len(),
@@ -75,7 +120,7 @@ impl Schema {
             time_kind,
             value,
             value_scale,
-            channel: find("channel"),
+            channel,
             names,
         })
     }
