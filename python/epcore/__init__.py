@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._core import Options, Partial, __version__
 from .attribution import Attribution, RegressionEstimate, RequestEnergies, SteadyStateWindow, attribute
 from .batch import BatchQuality, BatchResult, batch, batch_output_names
@@ -40,7 +42,17 @@ from .scenarios import (
 from .token_counters import ModelTokenTotals, TokenCounters, read_token_counters
 from .trace import FORMATS, ChannelSamples, PowerTrace, read_power
 
+if TYPE_CHECKING:
+    from .record import NvmlSource, PowerSource, RaplSource, RecordReport, Recorder, ReplaySource, SourceEnded
+
 __all__ = [
+    "NvmlSource",
+    "PowerSource",
+    "RaplSource",
+    "RecordReport",
+    "Recorder",
+    "ReplaySource",
+    "SourceEnded",
     "BatchQuality",
     "BatchResult",
     "batch",
@@ -112,3 +124,14 @@ __all__ = [
     "read_intensity",
     "read_prices",
 ]
+
+#: Live recording is imported on first use, so `import epcore` stays cheap (and never imports pynvml).
+_RECORD = ("NvmlSource", "PowerSource", "RaplSource", "RecordReport", "Recorder", "ReplaySource", "SourceEnded")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RECORD:
+        from . import record
+
+        return getattr(record, name)
+    raise AttributeError(f"module 'epcore' has no attribute {name!r}")
