@@ -26,7 +26,8 @@ $(VENV)/.deps: pyproject.toml
 	$(PIP) install -q 'maturin>=1.7,<2' 'numpy>=1.26' 'typer>=0.12' 'rich>=13' \
 		'pytest>=8' 'pytest-benchmark>=4' 'hypothesis>=6.100' 'mypy>=1.10' 'pyarrow>=15' \
 		'starlette>=1.3.1' 'uvicorn>=0.30' 'python-multipart>=0.0.18' 'matplotlib>=3.8' \
-		'httpx>=0.27' 'playwright>=1.45' 'dask[dataframe]>=2024.8' 'distributed>=2024.8'
+		'httpx>=0.27' 'playwright>=1.45' 'dask[dataframe]>=2024.8' 'distributed>=2024.8' \
+		'nvidia-ml-py>=12.535'
 	# Ray is optional (the Ray Data recipe's test runs only where it installs).
 	$(PIP) install -q 'ray>=2.30' || echo "note: ray did not install; tests/test_ray_recipe.py will skip"
 	touch $@

@@ -852,6 +852,7 @@ from . import cli_carbon  # noqa: E402, F401  (registers ``carbon``)
 from . import cli_economics  # noqa: E402, F401  (registers ``sensitivity``, ``fleet``, ``floor``, ``crossover``)
 from . import cli_console  # noqa: E402, F401  (registers ``console``)
 from . import cli_plot  # noqa: E402, F401  (registers ``plot`` and ``report``)
+from . import cli_record  # noqa: E402, F401  (registers ``record``)
 
 
 def _usage_message(e: Any) -> str:
