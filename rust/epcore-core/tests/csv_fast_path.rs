@@ -26,7 +26,7 @@ fn digits(n: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
         prop_oneof![3 => Just(b'0'), 10 => b'0'..=b'9', 1 => Just(b'9')],
         n,
     )
-    .prop_map(|d| String::from_utf8(d).unwrap())
+    .prop_map(|d| String::from_utf8(d).expect("generated from ASCII digits"))
 }
 
 /// `int[.frac]`, with digit counts around every limit (18/19 integer digits,

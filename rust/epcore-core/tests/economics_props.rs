@@ -32,10 +32,10 @@ fn inputs() -> impl Strategy<Value = Inputs> {
 proptest! {
     #[test]
     fn doubling_throughput_halves_energy_and_cost(x in inputs()) {
-        let a = steady_state(&x).unwrap().it;
+        let a = steady_state(&x).expect("valid inputs").it;
         let mut y = x.clone();
         y.tokens_per_s *= 2.0;
-        let b = steady_state(&y).unwrap().it;
+        let b = steady_state(&y).expect("valid inputs").it;
         prop_assert!(close(b.joules_per_token * 2.0, a.joules_per_token));
         prop_assert!(close(b.wh_per_query * 2.0, a.wh_per_query));
         prop_assert!(close(b.cost_per_million_tokens * 2.0, a.cost_per_million_tokens));
@@ -45,7 +45,7 @@ proptest! {
 
     #[test]
     fn pue_multiplies_facility_energy(x in inputs()) {
-        let r = steady_state(&x).unwrap();
+        let r = steady_state(&x).expect("valid inputs");
         match r.facility {
             None => prop_assert!(x.pue == 1.0),
             Some(f) => {
@@ -63,7 +63,7 @@ proptest! {
 
     #[test]
     fn queries_per_kwh_times_wh_per_query_is_1000(x in inputs()) {
-        let r = steady_state(&x).unwrap();
+        let r = steady_state(&x).expect("valid inputs");
         for f in std::iter::once(r.it).chain(r.facility) {
             prop_assert!(close(f.queries_per_kwh * f.wh_per_query, 1000.0));
             prop_assert!(close(f.tokens_per_kwh * f.wh_per_token, 1000.0));

@@ -274,13 +274,13 @@ proptest! {
             let (a, b) = (w[0], w[1]);
             // Each piece through the block kernel, as the integrator and the streaming reader do.
             let piece = if b > a {
-                block_partial(&cfg, &tr.t[a..b], &tr.v[a..b], a as u64).unwrap()
+                block_partial(&cfg, &tr.t[a..b], &tr.v[a..b], a as u64).expect("clean trace integrates")
             } else {
                 Partial::new(cfg)
             };
-            merged.merge(&piece).unwrap();
+            merged.merge(&piece).expect("adjacent pieces merge");
         }
-        assert_same_state(&merged, whole.as_ref().unwrap(), 2.0)?;
+        assert_same_state(&merged, whole.as_ref().expect("clean trace integrates"), 2.0)?;
     }
 
     /// (a·b)·c and a·(b·c) agree.
@@ -292,15 +292,15 @@ proptest! {
         let n = tr.t.len();
         let (i, j) = (i.index(n + 1), j.index(n + 1));
         let (i, j) = (i.min(j), i.max(j));
-        let piece = |a: usize, b: usize| sequential(&cfg, &tr.t[a..b], &tr.v[a..b], a as u64).unwrap();
+        let piece = |a: usize, b: usize| sequential(&cfg, &tr.t[a..b], &tr.v[a..b], a as u64).expect("clean trace integrates");
         let (a, b, c) = (piece(0, i), piece(i, j), piece(j, n));
         let mut left = a.clone();
-        left.merge(&b).unwrap();
-        left.merge(&c).unwrap();
+        left.merge(&b).expect("adjacent pieces merge");
+        left.merge(&c).expect("adjacent pieces merge");
         let mut bc = b.clone();
-        bc.merge(&c).unwrap();
+        bc.merge(&c).expect("adjacent pieces merge");
         let mut right = a;
-        right.merge(&bc).unwrap();
+        right.merge(&bc).expect("adjacent pieces merge");
         assert_same_state(&left, &right, 2.0)?;
     }
 
@@ -311,7 +311,7 @@ proptest! {
                       outside in 0..3 * S) {
         let cfg = tr.cfg();
         prop_assume!(matches!(sequential(&cfg, &tr.t, &tr.v, 0), Ok(ref p) if p.counts.n_samples >= 2));
-        let (lo, hi) = (tr.t[0] - outside, *tr.t.last().unwrap() + outside);
+        let (lo, hi) = (tr.t[0] - outside, *tr.t.last().expect("non-empty trace") + outside);
         let span = (hi - lo) as u128;
         let mut edges: Vec<i64> = cuts
             .iter()
@@ -320,9 +320,9 @@ proptest! {
         edges.sort_unstable();
         let mut windows: Vec<(i64, i64)> = edges.windows(2).map(|w| (w[0], w[1])).collect();
         let k = windows.len();
-        windows.push((edges[0], *edges.last().unwrap()));
-        windows.push((tr.t[0], *tr.t.last().unwrap()));
-        let (whole, w) = integrate_windows(&tr.opts, &tr.t, &tr.v, &windows, 1).unwrap();
+        windows.push((edges[0], *edges.last().expect("non-empty trace")));
+        windows.push((tr.t[0], *tr.t.last().expect("non-empty trace")));
+        let (whole, w) = integrate_windows(&tr.opts, &tr.t, &tr.v, &windows, 1).expect("clean trace integrates");
         let parts: f64 = w.energy_j[..k].iter().sum();
         let union = w.energy_j[k];
         prop_assert!(w.energy_j.iter().all(|e| *e >= 0.0), "{:?}", w.energy_j);
@@ -341,7 +341,7 @@ proptest! {
         let p = f64::from(p);
         let mut t = vec![t0];
         for d in &dts {
-            t.push(t.last().unwrap() + d);
+            t.push(t.last().expect("non-empty trace") + d);
         }
         let v = vec![p; t.len()];
         let opts = Options {
@@ -349,11 +349,11 @@ proptest! {
             max_gap_ns: Some(3 * S),
             ..Options::default()
         };
-        let total_ns = t.last().unwrap() - t0;
-        let part = integrate_channel(&opts, &t, &v, 1).unwrap();
+        let total_ns = t.last().expect("non-empty trace") - t0;
+        let part = integrate_channel(&opts, &t, &v, 1).expect("clean trace integrates");
         prop_assert_eq!(part.energy_j(), p * total_ns as f64 / 1e9);
         let a = t0 + cut.index(total_ns as usize + 1) as i64;
-        let (_, w) = integrate_windows(&opts, &t, &v, &[(a, t0 + total_ns)], 1).unwrap();
+        let (_, w) = integrate_windows(&opts, &t, &v, &[(a, t0 + total_ns)], 1).expect("clean trace integrates");
         prop_assert_eq!(w.energy_j[0], p * (t0 + total_ns - a) as f64 / 1e9);
     }
 }
@@ -439,10 +439,10 @@ fn thread_count_changes_no_bit() {
         max_gap_ns: Some(10 * S),
         ..Options::default()
     };
-    let one = integrate_channel(&opts, &t, &v, 1).unwrap();
+    let one = integrate_channel(&opts, &t, &v, 1).expect("clean trace integrates");
     for threads in [2, 3, 0] {
         assert_eq!(
-            integrate_channel(&opts, &t, &v, threads).unwrap(),
+            integrate_channel(&opts, &t, &v, threads).expect("clean trace integrates"),
             one,
             "threads = {threads}"
         );
@@ -453,8 +453,8 @@ fn thread_count_changes_no_bit() {
     let windows: Vec<(i64, i64)> = (0..200)
         .map(|k| (t[0] + k * 10 * S, t[0] + k * 10 * S + 7 * S))
         .collect();
-    let (_, w1) = integrate_windows(&opts, &t, &v, &windows, 1).unwrap();
-    let (_, w2) = integrate_windows(&opts, &t, &v, &windows, 2).unwrap();
+    let (_, w1) = integrate_windows(&opts, &t, &v, &windows, 1).expect("clean trace integrates");
+    let (_, w2) = integrate_windows(&opts, &t, &v, &windows, 2).expect("clean trace integrates");
     assert_eq!(w1, w2);
 
     let mut bad = v.clone();
