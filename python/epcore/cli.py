@@ -48,6 +48,7 @@ from .display import CALC_ROWS, RATE_CAVEAT, figure, fmt_number, grid_line, rate
 from .economics import SteadyState, SteadyStateFigures, steady_state
 from .exceptions import EpcoreError
 from .files import integrate_file
+from .quality import QualityReport
 from .results import IntegrationResult
 from .run_summaries import RUN_FORMATS
 from .scenarios import sensitivity
@@ -590,11 +591,7 @@ def energy(
                 channel=channel, prefer=None if prefer is None else prefer.value, columns=columns, rule=rule.value,
                 max_gap_s=max_gap_s, strict=strict, chunk_bytes=chunk_bytes, progress=progress,
             )
-    for w in r.quality.warnings:
-        _say("warning", w)
-    if r.quality.naive_time:
-        _say("note", "timestamps have no zone and were read as UTC (durations and energy are exact); "
-                     "pass --tz to place them in time")
+    _quality_notes(r.quality)
     if as_json:
         _print_json(r.to_dict())
     elif as_csv:
@@ -642,6 +639,15 @@ def _energy_csv(r: IntegrationResult) -> tuple[tuple[str, ...], list[list[Any]]]
                      None if first is None else _iso_ns(first), None if last is None else _iso_ns(last),
                      first, last, c.quality.n_samples, c.quality.n_gaps, c.quality.coverage])
     return _ENERGY_CSV, rows
+
+
+def _quality_notes(q: QualityReport) -> None:
+    """A trace's warnings, and the note that naive timestamps were read as UTC, on stderr."""
+    for w in q.warnings:
+        _say("warning", w)
+    if q.naive_time:
+        _say("note", "timestamps have no zone and were read as UTC (durations and energy are exact); "
+                     "pass --tz to place them in time")
 
 
 class RequestFormatName(str, Enum):

@@ -36,7 +36,7 @@ from .cli import (
     _late_progress,
     _print_csv,
     _print_json,
-    _say,
+    _quality_notes,
     _stdout,
 )
 from .display import fmt_number
@@ -142,11 +142,7 @@ def energy_fleet(
         lazy = ed.energy(paths, channel_by=channel_by, by=None if by is None else by.value, **read_kwargs)
         with _scheduler(dask) as compute_kwargs, _spinner(f"integrating {_describe(paths)} {where}"):
             res = lazy.compute(**compute_kwargs)
-    for w in res.quality.warnings:
-        _say("warning", w)
-    if res.quality.naive_time:
-        _say("note", "timestamps have no zone and were read as UTC (durations and energy are exact); "
-                     "pass --tz to place them in time")
+    _quality_notes(res.quality)
     if as_json:
         _print_json({"scheduler": "synchronous" if dask is None else dask.strip(), **res.to_dict()})
     elif as_csv:

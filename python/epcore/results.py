@@ -20,8 +20,22 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
+class EnergyUnits:
+    """``energy_wh`` and ``energy_kwh`` of a result whose ``energy_j`` is its energy."""
+
+    energy_j: float
+
+    @property
+    def energy_wh(self) -> float:
+        return self.energy_j / 3600.0
+
+    @property
+    def energy_kwh(self) -> float:
+        return self.energy_j / 3.6e6
+
+
 @dataclass(frozen=True)
-class ChannelEnergy:
+class ChannelEnergy(EnergyUnits):
     """Energy of one channel (one GPU, one power domain)."""
 
     name: str
@@ -37,10 +51,6 @@ class ChannelEnergy:
     def mean_power_w(self) -> float | None:
         """Energy over integrated (non-gap) time; None if nothing was integrated."""
         return _ratio(self.energy_j, self.quality.covered_s)
-
-    @property
-    def energy_wh(self) -> float:
-        return self.energy_j / 3600.0
 
     @classmethod
     def from_partial(cls, name: str, part: _core.Partial, power_semantics: str = "unknown",
@@ -78,7 +88,7 @@ class ChannelEnergy:
 
 
 @dataclass(frozen=True)
-class IntegrationResult:
+class IntegrationResult(EnergyUnits):
     """Energy of a trace, per channel and per window, with its quality report.
 
     ``window_energy_j[i]`` sums all channels over window ``i``;
@@ -118,14 +128,6 @@ class IntegrationResult:
     @property
     def samples(self) -> int:
         return self.quality.n_samples
-
-    @property
-    def energy_wh(self) -> float:
-        return self.energy_j / 3600.0
-
-    @property
-    def energy_kwh(self) -> float:
-        return self.energy_j / 3.6e6
 
     @property
     def mean_power_w(self) -> float | None:

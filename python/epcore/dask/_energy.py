@@ -16,7 +16,7 @@ from .._arrays import windows_ns
 from ..exceptions import ConfigError
 from ..integration import options as _options
 from ..quality import QualityReport
-from ..results import ChannelEnergy
+from ..results import ChannelEnergy, EnergyUnits
 from ._graph import compute_one, delayed, file_stamps, frame_from, token
 from ._frames import buckets_frame, channels_frame, files_frame, records
 from ._inputs import PathsArg, Source, expand
@@ -30,7 +30,7 @@ _OPTION_KWARGS = ("negative_tolerance_w", "max_power_w", "counter_modulus")
 
 
 @dataclass(frozen=True, eq=False)  # DataFrames have no boolean equality
-class FleetEnergyResult:
+class FleetEnergyResult(EnergyUnits):
     """Energy of a fleet's files: total, per channel, per bucket or window, per file.
 
     ``channels``, ``buckets`` (None without ``by``/``windows``) and ``per_file``
@@ -46,14 +46,6 @@ class FleetEnergyResult:
     quality: QualityReport
     channel_energies: tuple[ChannelEnergy, ...]
     by: str | None = None
-
-    @property
-    def energy_wh(self) -> float:
-        return self.energy_j / 3600.0
-
-    @property
-    def energy_kwh(self) -> float:
-        return self.energy_j / 3.6e6
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: tables as lists of rows, times as ISO 8601 strings, missing values None."""
